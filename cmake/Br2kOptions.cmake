@@ -1,0 +1,38 @@
+# Compiler warnings, sanitizers and ccache for every BR2K target.
+set(BR2K_SANITIZE "" CACHE STRING "Sanitizers: empty, 'address' (ASan+UBSan) or 'thread' (TSan)")
+set_property(CACHE BR2K_SANITIZE PROPERTY STRINGS "" address thread)
+option(BR2K_WERROR "Treat warnings as errors" ON)
+
+find_program(BR2K_CCACHE ccache)
+if(BR2K_CCACHE)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${BR2K_CCACHE})
+endif()
+
+add_library(br2k_warnings INTERFACE)
+target_compile_options(br2k_warnings INTERFACE -Wall -Wextra $<$<BOOL:${BR2K_WERROR}>:-Werror>)
+
+if(BR2K_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(BR2K_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT BR2K_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "BR2K_SANITIZE must be empty, 'address' or 'thread'")
+endif()
+
+# br2k_add_library(<name> SOURCES ... DEPS ...): a library with public headers in include/ and an
+# exported alias br2k::<name>.
+function(br2k_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(br2k_${name} ${ARG_SOURCES})
+  add_library(br2k::${name} ALIAS br2k_${name})
+  set_target_properties(br2k_${name} PROPERTIES EXPORT_NAME ${name} OUTPUT_NAME br2k_${name}
+                                                POSITION_INDEPENDENT_CODE ON)
+  target_include_directories(br2k_${name} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>)
+  target_link_libraries(br2k_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS}
+                        $<BUILD_INTERFACE:br2k_warnings>)
+  set_property(GLOBAL APPEND PROPERTY BR2K_EXPORTED_TARGETS br2k_${name})
+  install(DIRECTORY include/ DESTINATION include)
+endfunction()
