@@ -1,0 +1,106 @@
+// One HTTP/1.1 keep-alive connection to one endpoint, plain or TLS, on Boost.Beast.
+//
+// Used by BR2K's clients (etcd's JSON gateway, Ethereum JSON-RPC) for unary exchanges and for
+// newline-delimited streaming replies (etcd watch). Every operation takes a Deadline; on any error
+// the connection is closed and must not be reused.
+//
+// Thread-safety: not thread-safe; one coroutine uses a connection at a time, on its executor.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <br2k/core/error.hpp>
+#include <br2k/net/task.hpp>
+#include <br2k/net/url.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace br2k::net {
+
+struct TlsOptions {
+  std::string ca_file;    // PEM; empty: the system's default trust store
+  std::string cert_file;  // PEM client certificate; empty: none
+  std::string key_file;   // PEM key of cert_file
+  bool verify_peer = true;
+};
+
+// An OpenSSL client context for the options. Throws std::invalid_argument when a file cannot be
+// loaded: this is start-up configuration.
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const TlsOptions& options);
+
+struct HttpLimits {
+  std::uint32_t header_limit = 16 * 1024;
+  std::uint64_t body_limit = 64ull * 1024 * 1024;
+  std::size_t line_limit = 16ull * 1024 * 1024;  // one line of a streaming reply
+};
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+class HttpConnection {
+ public:
+  // REQUIRES: tls is non-null when url.tls().
+  HttpConnection(boost::asio::any_io_executor ex, Url url,
+                 std::shared_ptr<boost::asio::ssl::context> tls, HttpLimits limits = {});
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+  ~HttpConnection();
+
+  const Url& url() const { return url_; }
+
+  // Resolves, connects and (for TLS) handshakes. Errors: kUnavailable, kDeadlineExceeded,
+  // kAuthFailed (TLS handshake refused).
+  Task<Result<void>> connect(Deadline deadline);
+
+  // Writes `request` and reads the whole response. `maybe_sent` is set once the request was written
+  // completely, after which the server may have acted on it even if the response is lost.
+  // Errors: kUnavailable (closed, reset), kDeadlineExceeded, kMalformedReply, kTooLarge.
+  Task<Result<HttpResponse>> exchange(HttpRequest& request, Deadline deadline, bool& maybe_sent);
+
+  // Writes `request` and reads the response header of a streaming reply. A non-200 reply is read
+  // whole and returned as the response; a 200 leaves the body to read_line().
+  Task<Result<HttpResponse>> open_stream(HttpRequest& request, Deadline deadline);
+
+  // The next newline-terminated line of a streaming body (without the newline). No deadline: a
+  // stream may be idle for long; close() from another coroutine ends the wait with kCancelled.
+  // Errors: kUnavailable ("stream ended" or connection lost), kMalformedReply, kTooLarge.
+  Task<Result<std::string>> read_line();
+
+  // True when the connection can carry another request: open, kept alive, and neither closed by
+  // the peer nor holding unexpected bytes (checked without blocking).
+  bool reusable();
+
+  // Closes the socket; pending operations complete with errors.
+  void close();
+
+ private:
+  using Plain = boost::beast::tcp_stream;
+  using Tls = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+  Plain& lowest();
+  template <class F>
+  decltype(auto) visit(F&& f);
+
+  Url url_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  HttpLimits limits_;
+  std::variant<std::monostate, Plain, Tls> stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> stream_parser_;
+  std::string pending_;  // streamed body bytes not yet returned as lines
+  // Beast keeps a reference to the chunk callback, so it lives here, as long as the parser.
+  std::function<std::size_t(std::uint64_t, std::string_view, boost::system::error_code&)> on_chunk_;
+  bool open_ = false;
+  bool keep_alive_ = false;
+};
+
+}  // namespace br2k::net

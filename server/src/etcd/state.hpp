@@ -1,0 +1,61 @@
+// Private: the shared state behind etcd::Client handles, its watches and lease keepers.
+//
+// Owns the members' endpoints, which member is pinned, the keep-alive connection pools and the
+// auth token, and implements the one failover loop every call goes through.
+// Thread-safety: used from one executor only (see client.hpp).
+#pragma once
+
+#include <br2k/etcd/client.hpp>
+#include <br2k/net/http_connection.hpp>
+
+namespace br2k::etcd {
+
+struct Client::State {
+  enum class Retry {
+    kAlways,     // the call changes nothing: retry on another member after any failure
+    kIfNotSent,  // retry only when the request certainly did not reach a member
+  };
+
+  struct Endpoint {
+    net::Url url;
+    std::string text;
+    Deadline down_until{};
+    std::vector<std::unique_ptr<net::HttpConnection>> idle;
+  };
+
+  State(boost::asio::any_io_executor ex, ClientOptions opts);
+
+  // The member to use now: the pinned one if it is up, else the next one up, else the one that
+  // comes back soonest.
+  std::size_t pick();
+  bool all_down() const;
+  void mark_failed(std::size_t i);
+
+  // A new connection to member i, connected by the deadline (bounded by dial_timeout).
+  Task<Result<std::unique_ptr<net::HttpConnection>>> dial(std::size_t i, Deadline deadline);
+  net::HttpRequest make_request(std::size_t i, std::string_view path, std::string body) const;
+
+  // One attempt on member i: pooled connection, request, response body on HTTP 200, else the
+  // gateway's error. `maybe_sent` tells whether the request may have reached the member.
+  Task<Result<std::string>> attempt(std::size_t i, std::string_view path, const std::string& body,
+                                    Deadline deadline, bool& maybe_sent);
+  Task<Result<void>> authenticate(std::size_t i, Deadline deadline);
+
+  // The failover loop: tries members until one answers, the deadline passes, or an error that
+  // retrying cannot fix. Returns the body of a 200 reply.
+  Task<Result<std::string>> call(std::string_view path, std::string body, Retry retry,
+                                 CallOptions call);
+
+  Deadline deadline_of(const CallOptions& call) const {
+    return call.deadline.value_or(Clock::now() + options.call_timeout);
+  }
+
+  boost::asio::any_io_executor executor;
+  ClientOptions options;
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  std::vector<Endpoint> endpoints;
+  std::size_t pinned = 0;
+  std::string token;  // etcd auth token; empty when not authenticated (yet)
+};
+
+}  // namespace br2k::etcd
