@@ -2,17 +2,20 @@
 //
 // Base64 is OpenSSL's EVP_EncodeBlock/EVP_DecodeBlock (already a dependency for TLS); the wrapper
 // only adds what OpenSSL lacks: URL-safe input, missing padding, and exact output length.
-#include <br2k/core/bytes.hpp>
-
 #include <openssl/evp.h>
+
+#include <br2k/core/bytes.hpp>
 
 namespace br2k {
 namespace {
 
 int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
@@ -30,13 +33,16 @@ std::string to_hex(ByteView bytes) {
 }
 
 Result<Bytes> from_hex(std::string_view hex) {
-  if (hex.starts_with("0x") || hex.starts_with("0X")) hex.remove_prefix(2);
-  if (hex.size() % 2 != 0) return Error(Errc::kInvalidArgument, "hex string of odd length");
+  if (hex.starts_with("0x") || hex.starts_with("0X"))
+    hex.remove_prefix(2);
+  if (hex.size() % 2 != 0)
+    return Error(Errc::kInvalidArgument, "hex string of odd length");
   Bytes out(hex.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {
     int hi = hex_value(hex[2 * i]);
     int lo = hex_value(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return Error(Errc::kInvalidArgument, "non-hex digit");
+    if (hi < 0 || lo < 0)
+      return Error(Errc::kInvalidArgument, "non-hex digit");
     out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }
   return out;
@@ -54,24 +60,31 @@ std::string to_base64(std::string_view raw) {
 Result<std::string> from_base64(std::string_view b64) {
   std::string in(b64);
   for (char& c : in) {
-    if (c == '-') c = '+';
-    if (c == '_') c = '/';
+    if (c == '-')
+      c = '+';
+    if (c == '_')
+      c = '/';
   }
-  while (in.size() % 4 != 0) in.push_back('=');
+  while (in.size() % 4 != 0)
+    in.push_back('=');
   std::size_t pad = 0;
-  if (!in.empty() && in[in.size() - 1] == '=') ++pad;
-  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
+  if (!in.empty() && in[in.size() - 1] == '=')
+    ++pad;
+  if (in.size() > 1 && in[in.size() - 2] == '=')
+    ++pad;
   for (std::size_t i = 0; i + pad < in.size(); ++i) {
     char c = in[i];
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
               c == '+' || c == '/';
-    if (!ok) return Error(Errc::kInvalidArgument, "invalid base64 character");
+    if (!ok)
+      return Error(Errc::kInvalidArgument, "invalid base64 character");
   }
   std::string out(3 * in.size() / 4, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(in.data()),
                           static_cast<int>(in.size()));
-  if (n < 0) return Error(Errc::kInvalidArgument, "invalid base64");
+  if (n < 0)
+    return Error(Errc::kInvalidArgument, "invalid base64");
   // EVP_DecodeBlock counts padding as zero bytes; drop them.
   out.resize(static_cast<std::size_t>(n) - pad);
   return out;

@@ -1,8 +1,7 @@
 // Error category and messages for br2k::Errc.
-#include <br2k/core/error.hpp>
-
 #include <boost/system/system_error.hpp>
 #include <boost/throw_exception.hpp>
+#include <br2k/core/error.hpp>
 
 namespace br2k {
 namespace {
@@ -61,7 +60,9 @@ std::string Error::message() const {
   return m;
 }
 
-std::ostream& operator<<(std::ostream& os, const Error& e) { return os << e.message(); }
+std::ostream& operator<<(std::ostream& os, const Error& e) {
+  return os << e.message();
+}
 
 void throw_exception_from_error(const Error& e, const boost::source_location& loc) {
   boost::throw_exception(boost::system::system_error(e.code, e.detail), loc);

@@ -1,5 +1,4 @@
 // HTTP/1.1 connection on Boost.Beast. See http_connection.hpp.
-#include <br2k/net/http_connection.hpp>
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,6 +11,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <br2k/net/http_connection.hpp>
 #include <cerrno>
 #include <stdexcept>
 
@@ -27,20 +27,24 @@ namespace {
 // Translates a transport error into BR2K's typed errors.
 Error io_error(const boost::system::error_code& ec, const Url& url, std::string_view during) {
   std::string detail = std::string(during) + " " + url.host_header() + ": " + ec.message();
-  if (ec == beast::error::timeout) return Error(Errc::kDeadlineExceeded, std::move(detail));
-  if (ec == asio::error::operation_aborted) return Error(Errc::kCancelled, std::move(detail));
+  if (ec == beast::error::timeout)
+    return Error(Errc::kDeadlineExceeded, std::move(detail));
+  if (ec == asio::error::operation_aborted)
+    return Error(Errc::kCancelled, std::move(detail));
   if (ec == http::error::body_limit || ec == http::error::header_limit ||
       ec == http::error::buffer_overflow) {
     return Error(Errc::kTooLarge, std::move(detail));
   }
-  if (ec == http::error::partial_message) return Error(Errc::kMalformedReply, "truncated " + detail);
+  if (ec == http::error::partial_message)
+    return Error(Errc::kMalformedReply, "truncated " + detail);
   if (ec.category() == make_error_code(http::error::end_of_stream).category() &&
       ec != http::error::end_of_stream) {
     return Error(Errc::kMalformedReply, std::move(detail));
   }
   if (ec.category() == asio::error::get_ssl_category() ||
       ec.category() == asio::ssl::error::get_stream_category()) {
-    if (during == "TLS handshake") return Error(Errc::kAuthFailed, std::move(detail));
+    if (during == "TLS handshake")
+      return Error(Errc::kAuthFailed, std::move(detail));
   }
   return Error(Errc::kUnavailable, std::move(detail));
 }
@@ -58,12 +62,15 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const TlsOptions& options) 
   } else {
     ctx->load_verify_file(options.ca_file, ec);
   }
-  if (ec) throw std::invalid_argument("TLS CA file '" + options.ca_file + "': " + ec.message());
+  if (ec)
+    throw std::invalid_argument("TLS CA file '" + options.ca_file + "': " + ec.message());
   if (!options.cert_file.empty()) {
     ctx->use_certificate_chain_file(options.cert_file, ec);
-    if (ec) throw std::invalid_argument("TLS cert '" + options.cert_file + "': " + ec.message());
+    if (ec)
+      throw std::invalid_argument("TLS cert '" + options.cert_file + "': " + ec.message());
     ctx->use_private_key_file(options.key_file, asio::ssl::context::pem, ec);
-    if (ec) throw std::invalid_argument("TLS key '" + options.key_file + "': " + ec.message());
+    if (ec)
+      throw std::invalid_argument("TLS key '" + options.key_file + "': " + ec.message());
   }
   ctx->set_verify_mode(options.verify_peer ? asio::ssl::verify_peer : asio::ssl::verify_none);
   return ctx;
@@ -82,23 +89,28 @@ HttpConnection::HttpConnection(asio::any_io_executor ex, Url url,
     return body.size();
   };
   if (url_.tls()) {
-    if (!tls_context_) throw std::invalid_argument("TLS endpoint without a TLS context");
+    if (!tls_context_)
+      throw std::invalid_argument("TLS endpoint without a TLS context");
     stream_.emplace<Tls>(ex, *tls_context_);
   } else {
     stream_.emplace<Plain>(ex);
   }
 }
 
-HttpConnection::~HttpConnection() { close(); }
+HttpConnection::~HttpConnection() {
+  close();
+}
 
 HttpConnection::Plain& HttpConnection::lowest() {
-  if (auto* p = std::get_if<Plain>(&stream_)) return *p;
+  if (auto* p = std::get_if<Plain>(&stream_))
+    return *p;
   return beast::get_lowest_layer(std::get<Tls>(stream_));
 }
 
 template <class F>
 decltype(auto) HttpConnection::visit(F&& f) {
-  if (auto* p = std::get_if<Plain>(&stream_)) return f(*p);
+  if (auto* p = std::get_if<Plain>(&stream_))
+    return f(*p);
   return f(std::get<Tls>(stream_));
 }
 
@@ -115,14 +127,16 @@ Task<Result<void>> HttpConnection::connect(Deadline deadline) {
     // Name resolution has no timeout of its own; race it against the deadline.
     tcp::resolver resolver(ex);
     asio::steady_timer timer(ex, deadline);
-    auto result = co_await (resolver.async_resolve(url_.host, url_.port, kUse) ||
-                            timer.async_wait(kUse));
+    auto result =
+        co_await (resolver.async_resolve(url_.host, url_.port, kUse) || timer.async_wait(kUse));
     if (result.index() == 1) {
       co_return Error(Errc::kDeadlineExceeded, "resolving " + url_.host);
     }
     auto [rec, results] = std::get<0>(result);
-    if (rec) co_return io_error(rec, url_, "resolve");
-    for (const auto& r : results) endpoints.push_back(r.endpoint());
+    if (rec)
+      co_return io_error(rec, url_, "resolve");
+    for (const auto& r : results)
+      endpoints.push_back(r.endpoint());
   }
   lowest().expires_at(deadline);
   auto [cec, ep] = co_await lowest().async_connect(endpoints, kUse);
@@ -152,7 +166,8 @@ Task<Result<void>> HttpConnection::connect(Deadline deadline) {
 Task<Result<HttpResponse>> HttpConnection::exchange(HttpRequest& request, Deadline deadline,
                                                     bool& maybe_sent) {
   maybe_sent = false;
-  if (!open_) co_return Error(Errc::kUnavailable, "connection to " + url_.host_header() + " closed");
+  if (!open_)
+    co_return Error(Errc::kUnavailable, "connection to " + url_.host_header() + " closed");
   request.prepare_payload();
   lowest().expires_at(deadline);
   auto [wec, wn] = co_await visit([&](auto& s) { return http::async_write(s, request, kUse); });
@@ -176,7 +191,8 @@ Task<Result<HttpResponse>> HttpConnection::exchange(HttpRequest& request, Deadli
 }
 
 Task<Result<HttpResponse>> HttpConnection::open_stream(HttpRequest& request, Deadline deadline) {
-  if (!open_) co_return Error(Errc::kUnavailable, "connection to " + url_.host_header() + " closed");
+  if (!open_)
+    co_return Error(Errc::kUnavailable, "connection to " + url_.host_header() + " closed");
   request.prepare_payload();
   lowest().expires_at(deadline);
   auto [wec, wn] = co_await visit([&](auto& s) { return http::async_write(s, request, kUse); });
@@ -199,7 +215,8 @@ Task<Result<HttpResponse>> HttpConnection::open_stream(HttpRequest& request, Dea
     auto [rec, rn] = co_await visit(
         [&](auto& s) { return http::async_read(s, buffer_, *stream_parser_, kUse); });
     close();
-    if (rec) co_return io_error(rec, url_, "read from");
+    if (rec)
+      co_return io_error(rec, url_, "read from");
     co_return stream_parser_->release();
   }
   lowest().expires_never();
@@ -211,7 +228,8 @@ Task<Result<HttpResponse>> HttpConnection::open_stream(HttpRequest& request, Dea
 }
 
 Task<Result<std::string>> HttpConnection::read_line() {
-  if (!stream_parser_) co_return Error(Errc::kUnavailable, "no open stream");
+  if (!stream_parser_)
+    co_return Error(Errc::kUnavailable, "no open stream");
   for (;;) {
     auto nl = pending_.find('\n');
     if (nl != std::string::npos) {
@@ -219,7 +237,8 @@ Task<Result<std::string>> HttpConnection::read_line() {
       pending_.erase(0, nl + 1);
       co_return line;
     }
-    if (!open_) co_return Error(Errc::kCancelled, "stream from " + url_.host_header() + " closed");
+    if (!open_)
+      co_return Error(Errc::kCancelled, "stream from " + url_.host_header() + " closed");
     if (stream_parser_->is_done()) {
       close();
       co_return Error(Errc::kUnavailable, "stream from " + url_.host_header() + " ended");
@@ -233,7 +252,8 @@ Task<Result<std::string>> HttpConnection::read_line() {
         co_return io_error(ec, url_, "read from");
       }
       pending_ += stream_parser_->get().body();
-      if (!pending_.empty() && pending_.back() != '\n') pending_.push_back('\n');
+      if (!pending_.empty() && pending_.back() != '\n')
+        pending_.push_back('\n');
       continue;
     }
     auto [ec, n] = co_await visit(
@@ -241,14 +261,16 @@ Task<Result<std::string>> HttpConnection::read_line() {
     if (ec) {
       bool was_open = open_;
       close();
-      if (!was_open) co_return Error(Errc::kCancelled, "stream closed");
+      if (!was_open)
+        co_return Error(Errc::kCancelled, "stream closed");
       co_return io_error(ec, url_, "read from");
     }
   }
 }
 
 bool HttpConnection::reusable() {
-  if (!open_ || !keep_alive_ || stream_parser_ || buffer_.size() != 0) return false;
+  if (!open_ || !keep_alive_ || stream_parser_ || buffer_.size() != 0)
+    return false;
   // A peer that closed an idle connection has left an EOF (or an alert) to read: peek for it
   // without blocking, so a stale pooled connection is never handed a request.
   char byte;

@@ -1,7 +1,4 @@
 // etcd v3 client over the JSON gateway: the failover loop and the unary calls. See client.hpp.
-#include <br2k/etcd/client.hpp>
-#include <br2k/etcd/codec.hpp>
-#include <br2k/etcd/watch.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,6 +6,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
+#include <br2k/etcd/client.hpp>
+#include <br2k/etcd/codec.hpp>
+#include <br2k/etcd/watch.hpp>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -21,18 +21,21 @@ using nlohmann::json;
 
 Client::State::State(asio::any_io_executor ex, ClientOptions opts)
     : executor(std::move(ex)), options(std::move(opts)) {
-  if (options.endpoints.empty()) throw std::invalid_argument("etcd client: no endpoints");
+  if (options.endpoints.empty())
+    throw std::invalid_argument("etcd client: no endpoints");
   bool any_tls = false;
   for (const auto& text : options.endpoints) {
     auto url = net::parse_url(text);
-    if (!url) throw std::invalid_argument("etcd endpoint '" + text + "': " + url.error().detail);
+    if (!url)
+      throw std::invalid_argument("etcd endpoint '" + text + "': " + url.error().detail);
     if (url->scheme != "http" && url->scheme != "https") {
       throw std::invalid_argument("etcd endpoint '" + text + "': must be http or https");
     }
     any_tls = any_tls || url->tls();
     endpoints.push_back({.url = std::move(*url), .text = text});
   }
-  if (any_tls) tls = net::make_tls_context(options.tls.value_or(net::TlsOptions{}));
+  if (any_tls)
+    tls = net::make_tls_context(options.tls.value_or(net::TlsOptions{}));
 }
 
 std::size_t Client::State::pick() {
@@ -47,9 +50,8 @@ std::size_t Client::State::pick() {
       return i;
     }
   }
-  auto soonest = std::min_element(endpoints.begin(), endpoints.end(), [](auto& a, auto& b) {
-    return a.down_until < b.down_until;
-  });
+  auto soonest = std::min_element(endpoints.begin(), endpoints.end(),
+                                  [](auto& a, auto& b) { return a.down_until < b.down_until; });
   pinned = static_cast<std::size_t>(soonest - endpoints.begin());
   return pinned;
 }
@@ -70,7 +72,8 @@ Task<Result<std::unique_ptr<net::HttpConnection>>> Client::State::dial(std::size
   auto conn =
       std::make_unique<net::HttpConnection>(executor, endpoints[i].url, tls, options.limits);
   auto r = co_await conn->connect(std::min(deadline, Clock::now() + options.dial_timeout));
-  if (!r) co_return r.error();
+  if (!r)
+    co_return r.error();
   co_return conn;
 }
 
@@ -79,7 +82,8 @@ net::HttpRequest Client::State::make_request(std::size_t i, std::string_view pat
   net::HttpRequest req{http::verb::post, path, 11};
   req.set(http::field::host, endpoints[i].url.host_header());
   req.set(http::field::content_type, "application/json");
-  if (!token.empty()) req.set(http::field::authorization, token);
+  if (!token.empty())
+    req.set(http::field::authorization, token);
   req.body() = std::move(body);
   return req;
 }
@@ -93,22 +97,26 @@ Task<Result<std::string>> Client::State::attempt(std::size_t i, std::string_view
   while (!idle.empty() && !conn) {
     conn = std::move(idle.back());
     idle.pop_back();
-    if (!conn->reusable()) conn.reset();
+    if (!conn->reusable())
+      conn.reset();
   }
   if (!conn) {
     auto d = co_await dial(i, deadline);
-    if (!d) co_return d.error();
+    if (!d)
+      co_return d.error();
     conn = std::move(*d);
   }
   auto req = make_request(i, path, body);
   auto resp = co_await conn->exchange(req, deadline, maybe_sent);
-  if (!resp) co_return resp.error();
+  if (!resp)
+    co_return resp.error();
   // `i` may have been marked failed (its pool cleared) while this attempt was in flight; returning
   // a healthy connection to the pool is still right.
   if (conn->reusable() && endpoints[i].idle.size() < options.max_idle_connections) {
     endpoints[i].idle.push_back(std::move(conn));
   }
-  if (resp->result() == http::status::ok) co_return std::move(resp->body());
+  if (resp->result() == http::status::ok)
+    co_return std::move(resp->body());
   co_return codec::to_error(codec::decode_gateway_error(resp->result_int(), resp->body()));
 }
 
@@ -122,15 +130,19 @@ Task<Result<void>> Client::State::authenticate(std::size_t i, Deadline deadline)
     co_return r.error();
   }
   auto t = codec::decode_auth_token(*r);
-  if (!t) co_return t.error();
+  if (!t)
+    co_return t.error();
   token = std::move(*t);
   co_return Result<void>();
 }
 
 namespace {
 
+// The token expired (--auth-token-ttl) or predates an auth change: a fresh one may work.
 bool is_invalid_token(const Error& e) {
-  return e.is(Errc::kAuthFailed) && e.detail.find("invalid auth token") != std::string::npos;
+  return e.is(Errc::kAuthFailed) &&
+         (e.detail.find("invalid auth token") != std::string::npos ||
+          e.detail.find("revision in header is old") != std::string::npos);
 }
 
 // A member's refusal that guarantees the request was not proposed to raft.
@@ -151,6 +163,9 @@ Task<Result<std::string>> Client::State::call(std::string_view path, std::string
   asio::steady_timer timer(executor);
   for (;;) {
     if (Clock::now() >= deadline) {
+      // A member that kept answering garbage is reported as such, not as slow.
+      if (last.is(Errc::kMalformedReply))
+        co_return last;
       co_return Error(Errc::kDeadlineExceeded, std::string(path) + ": " + last.message());
     }
     if (all_down()) {
@@ -158,14 +173,16 @@ Task<Result<std::string>> Client::State::call(std::string_view path, std::string
       timer.expires_at(std::min(deadline, Clock::now() + backoff));
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
-      if (Clock::now() >= deadline) continue;
+      if (Clock::now() >= deadline)
+        continue;
     }
     const std::size_t i = pick();
     const Deadline attempt_deadline = std::min(deadline, Clock::now() + options.attempt_timeout);
     if (!options.username.empty() && token.empty()) {
       auto a = co_await authenticate(i, attempt_deadline);
       if (!a) {
-        if (a.error().is(Errc::kAuthFailed)) co_return a.error();
+        if (a.error().is(Errc::kAuthFailed))
+          co_return a.error();
         last = a.error();
         mark_failed(i);
         continue;
@@ -173,9 +190,11 @@ Task<Result<std::string>> Client::State::call(std::string_view path, std::string
     }
     bool maybe_sent = false;
     auto r = co_await attempt(i, path, body, attempt_deadline, maybe_sent);
-    if (r) co_return std::move(*r);
+    if (r)
+      co_return std::move(*r);
     Error e = std::move(r.error());
-    if (!e.detail.starts_with(endpoints[i].text)) e.detail = endpoints[i].text + ": " + e.detail;
+    if (!e.detail.starts_with(endpoints[i].text))
+      e.detail = endpoints[i].text + ": " + e.detail;
     if (is_invalid_token(e) && !token_refreshed) {
       // Simple tokens expire (--auth-token-ttl); get a fresh one and try once more.
       token.clear();
@@ -192,7 +211,8 @@ Task<Result<std::string>> Client::State::call(std::string_view path, std::string
           last = std::move(e);
           continue;
         }
-        if (e.is(Errc::kDeadlineExceeded) && Clock::now() >= deadline) co_return e;
+        if (e.is(Errc::kDeadlineExceeded) && Clock::now() >= deadline)
+          co_return e;
         co_return Error(Errc::kOutcomeUnknown, std::move(e.detail));
       case Errc::kOutcomeUnknown:
         mark_failed(i);
@@ -218,9 +238,15 @@ Task<Result<std::string>> Client::State::call(std::string_view path, std::string
 Client::Client(asio::any_io_executor executor, ClientOptions options)
     : state_(std::make_shared<State>(std::move(executor), std::move(options))) {}
 
-const ClientOptions& Client::options() const { return state_->options; }
-asio::any_io_executor Client::get_executor() const { return state_->executor; }
-std::string Client::current_endpoint() const { return state_->endpoints[state_->pinned].text; }
+const ClientOptions& Client::options() const {
+  return state_->options;
+}
+asio::any_io_executor Client::get_executor() const {
+  return state_->executor;
+}
+std::string Client::current_endpoint() const {
+  return state_->endpoints[state_->pinned].text;
+}
 
 namespace {
 
@@ -230,7 +256,8 @@ auto call_and_decode(Client::State& s, std::string_view path, std::string body,
                      Client::State::Retry retry, CallOptions call, Decode decode)
     -> Task<decltype(decode(std::string_view{}))> {
   auto r = co_await s.call(path, std::move(body), retry, call);
-  if (!r) co_return r.error();
+  if (!r)
+    co_return r.error();
   co_return decode(*r);
 }
 
@@ -268,7 +295,8 @@ Task<Result<ResponseHeader>> Client::compact(std::int64_t revision, bool physica
 
 Task<Result<LeaseGrantResponse>> Client::lease_grant(std::int64_t ttl_seconds, std::int64_t id,
                                                      CallOptions call) {
-  if (ttl_seconds <= 0) co_return Error(Errc::kInvalidArgument, "lease TTL must be positive");
+  if (ttl_seconds <= 0)
+    co_return Error(Errc::kInvalidArgument, "lease TTL must be positive");
   json body{{"TTL", std::to_string(ttl_seconds)}, {"ID", std::to_string(id)}};
   co_return co_await call_and_decode(*state_, "/v3/lease/grant", body.dump(), Retry::kIfNotSent,
                                      call, codec::decode_lease_grant);
@@ -279,14 +307,16 @@ Task<Result<LeaseKeepAliveResponse>> Client::lease_keep_alive_once(std::int64_t 
   json body{{"ID", std::to_string(id)}};
   auto r = co_await call_and_decode(*state_, "/v3/lease/keepalive", body.dump(), Retry::kAlways,
                                     call, codec::decode_lease_keep_alive);
-  if (r && r->ttl <= 0) co_return Error(Errc::kNotFound, "lease " + std::to_string(id) + " gone");
+  if (r && r->ttl <= 0)
+    co_return Error(Errc::kNotFound, "lease " + std::to_string(id) + " gone");
   co_return r;
 }
 
 Task<Result<void>> Client::lease_revoke(std::int64_t id, CallOptions call) {
   json body{{"ID", std::to_string(id)}};
   auto r = co_await state_->call("/v3/lease/revoke", body.dump(), Retry::kIfNotSent, call);
-  if (!r) co_return r.error();
+  if (!r)
+    co_return r.error();
   co_return Result<void>();
 }
 
@@ -300,12 +330,14 @@ Task<Result<LeaseTimeToLiveResponse>> Client::lease_time_to_live(std::int64_t id
 Task<Result<StatusResponse>> Client::status(std::string endpoint, CallOptions call) {
   auto& eps = state_->endpoints;
   auto it = std::find_if(eps.begin(), eps.end(), [&](auto& e) { return e.text == endpoint; });
-  if (it == eps.end()) co_return Error(Errc::kInvalidArgument, "unknown endpoint " + endpoint);
+  if (it == eps.end())
+    co_return Error(Errc::kInvalidArgument, "unknown endpoint " + endpoint);
   bool maybe_sent = false;
-  auto r = co_await state_->attempt(static_cast<std::size_t>(it - eps.begin()),
-                                    "/v3/maintenance/status", "{}", state_->deadline_of(call),
-                                    maybe_sent);
-  if (!r) co_return r.error();
+  auto r =
+      co_await state_->attempt(static_cast<std::size_t>(it - eps.begin()), "/v3/maintenance/status",
+                               "{}", state_->deadline_of(call), maybe_sent);
+  if (!r)
+    co_return r.error();
   co_return codec::decode_status(*r);
 }
 

@@ -30,10 +30,13 @@ struct Malformed {
   std::string what;
 };
 
-[[noreturn]] void fail(std::string what) { throw Malformed{std::move(what)}; }
+[[noreturn]] void fail(std::string what) {
+  throw Malformed{std::move(what)};
+}
 
 const json* find(const json& j, const char* key) {
-  if (!j.is_object()) fail(std::string("expected an object holding '") + key + "'");
+  if (!j.is_object())
+    fail(std::string("expected an object holding '") + key + "'");
   auto it = j.find(key);
   return it == j.end() || it->is_null() ? nullptr : &*it;
 }
@@ -41,13 +44,16 @@ const json* find(const json& j, const char* key) {
 template <class Int>
 Int get_int(const json& j, const char* key) {
   const json* v = find(j, key);
-  if (v == nullptr) return 0;
+  if (v == nullptr)
+    return 0;
   if (v->is_number_integer()) {
     // The gateway sends 64-bit integers as strings, but numbers are valid proto3 JSON too.
-    if (v->is_number_unsigned()) return static_cast<Int>(v->get<std::uint64_t>());
+    if (v->is_number_unsigned())
+      return static_cast<Int>(v->get<std::uint64_t>());
     return static_cast<Int>(v->get<std::int64_t>());
   }
-  if (!v->is_string()) fail(std::string("'") + key + "' is not an integer");
+  if (!v->is_string())
+    fail(std::string("'") + key + "' is not an integer");
   const auto& s = v->get_ref<const std::string&>();
   Int out{};
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -59,30 +65,38 @@ Int get_int(const json& j, const char* key) {
 
 bool get_bool(const json& j, const char* key) {
   const json* v = find(j, key);
-  if (v == nullptr) return false;
-  if (!v->is_boolean()) fail(std::string("'") + key + "' is not a boolean");
+  if (v == nullptr)
+    return false;
+  if (!v->is_boolean())
+    fail(std::string("'") + key + "' is not a boolean");
   return v->get<bool>();
 }
 
 std::string get_string(const json& j, const char* key) {
   const json* v = find(j, key);
-  if (v == nullptr) return {};
-  if (!v->is_string()) fail(std::string("'") + key + "' is not a string");
+  if (v == nullptr)
+    return {};
+  if (!v->is_string())
+    fail(std::string("'") + key + "' is not a string");
   return v->get<std::string>();
 }
 
 std::string get_bytes(const json& j, const char* key) {
   auto r = from_base64(get_string(j, key));
-  if (!r) fail(std::string("'") + key + "' is not base64");
+  if (!r)
+    fail(std::string("'") + key + "' is not base64");
   return std::move(*r);
 }
 
 template <class F>
 void for_each(const json& j, const char* key, F&& f) {
   const json* v = find(j, key);
-  if (v == nullptr) return;
-  if (!v->is_array()) fail(std::string("'") + key + "' is not an array");
-  for (const auto& e : *v) f(e);
+  if (v == nullptr)
+    return;
+  if (!v->is_array())
+    fail(std::string("'") + key + "' is not an array");
+  for (const auto& e : *v)
+    f(e);
 }
 
 ResponseHeader header_of(const json& j) {
@@ -107,7 +121,8 @@ KeyValue kv_of(const json& j) {
 
 std::optional<KeyValue> optional_kv(const json& j, const char* key) {
   const json* v = find(j, key);
-  if (v == nullptr) return std::nullopt;
+  if (v == nullptr)
+    return std::nullopt;
   return kv_of(*v);
 }
 
@@ -119,7 +134,9 @@ RangeResponse range_of(const json& j) {
   return r;
 }
 
-PutResponse put_of(const json& j) { return {.header = header_of(j), .prev_kv = optional_kv(j, "prev_kv")}; }
+PutResponse put_of(const json& j) {
+  return {.header = header_of(j), .prev_kv = optional_kv(j, "prev_kv")};
+}
 
 DeleteRangeResponse delete_of(const json& j) {
   DeleteRangeResponse r{.header = header_of(j), .deleted = get_int<std::int64_t>(j, "deleted")};
@@ -131,8 +148,10 @@ DeleteRangeResponse delete_of(const json& j) {
 template <class F>
 auto decode(std::string_view body, F&& decode) -> Result<decltype(decode(std::declval<json&>()))> {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Error(Errc::kMalformedReply, "reply is not JSON");
-  if (!j.is_object()) return Error(Errc::kMalformedReply, "reply is not a JSON object");
+  if (j.is_discarded())
+    return Error(Errc::kMalformedReply, "reply is not JSON");
+  if (!j.is_object())
+    return Error(Errc::kMalformedReply, "reply is not a JSON object");
   try {
     return decode(j);
   } catch (const Malformed& m) {
@@ -173,7 +192,8 @@ const char* sort_target_name(SortTarget t) {
 json encode_compare(const Compare& c) {
   static constexpr const char* kOps[] = {"EQUAL", "GREATER", "LESS", "NOT_EQUAL"};
   json j{{"result", kOps[static_cast<int>(c.op)]}, {"key", to_base64(c.key)}};
-  if (!c.range_end.empty()) j["range_end"] = to_base64(c.range_end);
+  if (!c.range_end.empty())
+    j["range_end"] = to_base64(c.range_end);
   switch (c.target) {
     case Compare::Target::kVersion:
       j["target"] = "VERSION";
@@ -203,34 +223,48 @@ json encode_compare(const Compare& c) {
 
 json encode(const RangeRequest& r) {
   json j{{"key", to_base64(r.key)}};
-  if (!r.range_end.empty()) j["range_end"] = to_base64(r.range_end);
-  if (r.limit != 0) j["limit"] = std::to_string(r.limit);
-  if (r.revision != 0) j["revision"] = std::to_string(r.revision);
+  if (!r.range_end.empty())
+    j["range_end"] = to_base64(r.range_end);
+  if (r.limit != 0)
+    j["limit"] = std::to_string(r.limit);
+  if (r.revision != 0)
+    j["revision"] = std::to_string(r.revision);
   if (r.sort_order != SortOrder::kNone) {
     j["sort_order"] = sort_order_name(r.sort_order);
     j["sort_target"] = sort_target_name(r.sort_target);
   }
-  if (r.serializable) j["serializable"] = true;
-  if (r.keys_only) j["keys_only"] = true;
-  if (r.count_only) j["count_only"] = true;
-  if (r.min_mod_revision != 0) j["min_mod_revision"] = std::to_string(r.min_mod_revision);
-  if (r.max_mod_revision != 0) j["max_mod_revision"] = std::to_string(r.max_mod_revision);
+  if (r.serializable)
+    j["serializable"] = true;
+  if (r.keys_only)
+    j["keys_only"] = true;
+  if (r.count_only)
+    j["count_only"] = true;
+  if (r.min_mod_revision != 0)
+    j["min_mod_revision"] = std::to_string(r.min_mod_revision);
+  if (r.max_mod_revision != 0)
+    j["max_mod_revision"] = std::to_string(r.max_mod_revision);
   return j;
 }
 
 json encode(const PutRequest& r) {
   json j{{"key", to_base64(r.key)}, {"value", to_base64(r.value)}};
-  if (r.lease != 0) j["lease"] = std::to_string(r.lease);
-  if (r.prev_kv) j["prev_kv"] = true;
-  if (r.ignore_value) j["ignore_value"] = true;
-  if (r.ignore_lease) j["ignore_lease"] = true;
+  if (r.lease != 0)
+    j["lease"] = std::to_string(r.lease);
+  if (r.prev_kv)
+    j["prev_kv"] = true;
+  if (r.ignore_value)
+    j["ignore_value"] = true;
+  if (r.ignore_lease)
+    j["ignore_lease"] = true;
   return j;
 }
 
 json encode(const DeleteRangeRequest& r) {
   json j{{"key", to_base64(r.key)}};
-  if (!r.range_end.empty()) j["range_end"] = to_base64(r.range_end);
-  if (r.prev_kv) j["prev_kv"] = true;
+  if (!r.range_end.empty())
+    j["range_end"] = to_base64(r.range_end);
+  if (r.prev_kv)
+    j["prev_kv"] = true;
   return j;
 }
 
@@ -254,8 +288,10 @@ json encode(const TxnRequest& r) {
     return out;
   };
   json compare = json::array();
-  for (const auto& c : r.compare) compare.push_back(encode_compare(c));
-  return {{"compare", std::move(compare)}, {"success", ops(r.success)}, {"failure", ops(r.failure)}};
+  for (const auto& c : r.compare)
+    compare.push_back(encode_compare(c));
+  return {
+      {"compare", std::move(compare)}, {"success", ops(r.success)}, {"failure", ops(r.failure)}};
 }
 
 Result<RangeResponse> decode_range(std::string_view body) {
@@ -290,7 +326,8 @@ Result<TxnResponse> decode_txn(std::string_view body) {
 
 Result<LeaseGrantResponse> decode_lease_grant(std::string_view body) {
   return decode(body, [](const json& j) {
-    if (auto e = get_string(j, "error"); !e.empty()) fail("lease grant error: " + e);
+    if (auto e = get_string(j, "error"); !e.empty())
+      fail("lease grant error: " + e);
     return LeaseGrantResponse{.header = header_of(j),
                               .id = get_int<std::int64_t>(j, "ID"),
                               .ttl = get_int<std::int64_t>(j, "TTL")};
@@ -300,7 +337,8 @@ Result<LeaseGrantResponse> decode_lease_grant(std::string_view body) {
 Result<LeaseKeepAliveResponse> decode_lease_keep_alive(std::string_view body) {
   return decode(body, [](const json& j) {
     const json* r = find(j, "result");
-    if (r == nullptr) fail("keep-alive reply without a result");
+    if (r == nullptr)
+      fail("keep-alive reply without a result");
     return LeaseKeepAliveResponse{.header = header_of(*r),
                                   .id = get_int<std::int64_t>(*r, "ID"),
                                   .ttl = get_int<std::int64_t>(*r, "TTL")};
@@ -314,9 +352,11 @@ Result<LeaseTimeToLiveResponse> decode_lease_time_to_live(std::string_view body)
                               .ttl = get_int<std::int64_t>(j, "TTL"),
                               .granted_ttl = get_int<std::int64_t>(j, "grantedTTL")};
     for_each(j, "keys", [&](const json& e) {
-      if (!e.is_string()) fail("lease key is not a string");
+      if (!e.is_string())
+        fail("lease key is not a string");
       auto k = from_base64(e.get<std::string>());
-      if (!k) fail("lease key is not base64");
+      if (!k)
+        fail("lease key is not base64");
       r.keys.push_back(std::move(*k));
     });
     return r;
@@ -337,7 +377,8 @@ Result<StatusResponse> decode_status(std::string_view body) {
                      .raft_term = get_int<std::uint64_t>(j, "raftTerm"),
                      .raft_applied_index = get_int<std::uint64_t>(j, "raftAppliedIndex")};
     for_each(j, "errors", [&](const json& e) {
-      if (!e.is_string()) fail("status error is not a string");
+      if (!e.is_string())
+        fail("status error is not a string");
       r.errors.push_back(e.get<std::string>());
     });
     return r;
@@ -350,7 +391,8 @@ Result<MemberListResponse> decode_member_list(std::string_view body) {
     auto strings = [](const json& m, const char* key) {
       std::vector<std::string> out;
       for_each(m, key, [&](const json& e) {
-        if (!e.is_string()) fail("member url is not a string");
+        if (!e.is_string())
+          fail("member url is not a string");
         out.push_back(e.get<std::string>());
       });
       return out;
@@ -369,7 +411,8 @@ Result<MemberListResponse> decode_member_list(std::string_view body) {
 Result<std::string> decode_auth_token(std::string_view body) {
   return decode(body, [](const json& j) {
     auto token = get_string(j, "token");
-    if (token.empty()) fail("authenticate reply without a token");
+    if (token.empty())
+      fail("authenticate reply without a token");
     return token;
   });
 }
@@ -382,7 +425,8 @@ Result<WatchResponse> decode_watch_message(std::string_view line) {
       fail("watch stream error: " + message);
     }
     const json* r = find(j, "result");
-    if (r == nullptr) fail("watch message without a result");
+    if (r == nullptr)
+      fail("watch message without a result");
     WatchResponse w{.header = header_of(*r),
                     .watch_id = get_int<std::int64_t>(*r, "watch_id"),
                     .created = get_bool(*r, "created"),
@@ -400,7 +444,8 @@ Result<WatchResponse> decode_watch_message(std::string_view line) {
         fail("unknown event type " + type.substr(0, 16));
       }
       const json* kv = find(e, "kv");
-      if (kv == nullptr) fail("event without kv");
+      if (kv == nullptr)
+        fail("event without kv");
       ev.kv = kv_of(*kv);
       ev.prev_kv = optional_kv(e, "prev_kv");
       w.events.push_back(std::move(ev));
@@ -414,10 +459,12 @@ GatewayError decode_gateway_error(unsigned http_status, std::string_view body) {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_object()) {
     auto code = j.find("code");
-    if (code != j.end() && code->is_number_integer()) e.grpc_code = code->get<int>();
+    if (code != j.end() && code->is_number_integer())
+      e.grpc_code = code->get<int>();
     for (const char* key : {"message", "error"}) {
       auto m = j.find(key);
-      if (m != j.end() && m->is_string() && e.message.empty()) e.message = m->get<std::string>();
+      if (m != j.end() && m->is_string() && e.message.empty())
+        e.message = m->get<std::string>();
     }
   }
   if (e.grpc_code < 0) {
@@ -430,25 +477,30 @@ GatewayError decode_gateway_error(unsigned http_status, std::string_view body) {
 Error to_error(const GatewayError& e) {
   const std::string& m = e.message;
   auto has = [&](std::string_view s) { return m.find(s) != std::string::npos; };
+  // etcd's auth errors come with several codes (rpctypes: ErrGRPCUserEmpty is INVALID_ARGUMENT).
+  if (e.grpc_code >= 0 && (has("authentication failed") || has("user name is empty") ||
+                           has("invalid auth token") || has("auth: revision in header is old"))) {
+    return Error(Errc::kAuthFailed, m);
+  }
   // gRPC status codes: https://grpc.github.io/grpc/core/md_doc_statuscodes.html
   switch (e.grpc_code) {
     case 3:  // INVALID_ARGUMENT
-      if (has("authentication failed")) return Error(Errc::kAuthFailed, m);
-      if (has("too large") || has("too many operations")) return Error(Errc::kTooLarge, m);
+      if (has("too large") || has("too many operations"))
+        return Error(Errc::kTooLarge, m);
       return Error(Errc::kInvalidArgument, m);
     case 4:  // DEADLINE_EXCEEDED
       return Error(Errc::kDeadlineExceeded, m);
     case 5:  // NOT_FOUND
       return Error(Errc::kNotFound, m);
     case 7:  // PERMISSION_DENIED
-      if (has("user name is empty")) return Error(Errc::kAuthFailed, m);
       return Error(Errc::kPermissionDenied, m);
     case 8:  // RESOURCE_EXHAUSTED
       return Error(Errc::kUnavailable, m);
     case 9:  // FAILED_PRECONDITION
       return Error(Errc::kInvalidArgument, m);
     case 11:  // OUT_OF_RANGE: "mvcc: required revision has been compacted"
-      if (has("compacted")) return Error(Errc::kCompacted, m);
+      if (has("compacted"))
+        return Error(Errc::kCompacted, m);
       return Error(Errc::kInvalidArgument, m);
     case 14:  // UNAVAILABLE
       if (has("request timed out") || has("leader changed")) {

@@ -1,5 +1,4 @@
 // Lease keep-alive loop. See lease.hpp.
-#include <br2k/etcd/lease.hpp>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -7,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <br2k/etcd/lease.hpp>
 
 namespace br2k::etcd {
 namespace asio = boost::asio;
@@ -22,7 +22,8 @@ struct LeaseKeeper::Core {
         lost_signal(client.get_executor(), Deadline::max()) {}
 
   void mark_lost(Error why) {
-    if (lost) return;
+    if (lost)
+      return;
     lost = true;
     reason = std::move(why);
     lost_signal.cancel();
@@ -36,15 +37,18 @@ struct LeaseKeeper::Core {
     while (!self->lost) {
       self->sleep.expires_after(wait);
       co_await self->sleep.async_wait(kUse);
-      if (self->lost) break;
+      if (self->lost)
+        break;
       if (Clock::now() >= self->valid_until) {
         self->mark_lost(Error(Errc::kDeadlineExceeded,
                               "lease " + std::to_string(self->id) + " not renewed in time"));
         break;
       }
       const auto sent = Clock::now();
-      auto r = co_await self->client.lease_keep_alive_once(self->id, {.deadline = self->valid_until});
-      if (self->lost) break;
+      auto r =
+          co_await self->client.lease_keep_alive_once(self->id, {.deadline = self->valid_until});
+      if (self->lost)
+        break;
       if (r) {
         self->valid_until = std::max(self->valid_until, sent + std::chrono::seconds(r->ttl));
         ++self->renewals;
@@ -74,25 +78,38 @@ Task<Result<std::unique_ptr<LeaseKeeper>>> LeaseKeeper::start(Client client,
                                                               CallOptions call) {
   const auto sent = Clock::now();
   auto g = co_await client.lease_grant(ttl_seconds, 0, call);
-  if (!g) co_return g.error();
-  auto core =
-      std::make_shared<Core>(client, g->id, g->ttl, sent + std::chrono::seconds(g->ttl));
+  if (!g)
+    co_return g.error();
+  auto core = std::make_shared<Core>(client, g->id, g->ttl, sent + std::chrono::seconds(g->ttl));
   asio::co_spawn(client.get_executor(), Core::run(core), asio::detached);
   co_return std::unique_ptr<LeaseKeeper>(new LeaseKeeper(std::move(core)));
 }
 
 LeaseKeeper::LeaseKeeper(std::shared_ptr<Core> core) : core_(std::move(core)) {}
-LeaseKeeper::~LeaseKeeper() { stop(); }
+LeaseKeeper::~LeaseKeeper() {
+  stop();
+}
 
-std::int64_t LeaseKeeper::id() const { return core_->id; }
-std::int64_t LeaseKeeper::ttl_seconds() const { return core_->ttl_seconds; }
-Deadline LeaseKeeper::valid_until() const { return core_->valid_until; }
-bool LeaseKeeper::alive() const { return !core_->lost && Clock::now() < core_->valid_until; }
-std::size_t LeaseKeeper::renewals() const { return core_->renewals; }
+std::int64_t LeaseKeeper::id() const {
+  return core_->id;
+}
+std::int64_t LeaseKeeper::ttl_seconds() const {
+  return core_->ttl_seconds;
+}
+Deadline LeaseKeeper::valid_until() const {
+  return core_->valid_until;
+}
+bool LeaseKeeper::alive() const {
+  return !core_->lost && Clock::now() < core_->valid_until;
+}
+std::size_t LeaseKeeper::renewals() const {
+  return core_->renewals;
+}
 
 Task<Error> LeaseKeeper::wait_lost() {
   auto core = core_;
-  if (!core->lost) co_await core->lost_signal.async_wait(kUse);
+  if (!core->lost)
+    co_await core->lost_signal.async_wait(kUse);
   co_return core->reason;
 }
 

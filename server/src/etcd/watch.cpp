@@ -3,15 +3,15 @@
 // The gateway serves etcd's bidirectional Watch stream as one HTTP request whose body is the
 // create request and whose chunked reply carries one JSON message per line
 // (https://etcd.io/docs/v3.4/dev-guide/api_grpc_gateway/).
-#include <br2k/core/bytes.hpp>
-#include <br2k/etcd/codec.hpp>
-#include <br2k/etcd/watch.hpp>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <br2k/core/bytes.hpp>
+#include <br2k/etcd/codec.hpp>
+#include <br2k/etcd/watch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "state.hpp"
@@ -27,12 +27,14 @@ Watch::Watch(Client client, WatchOptions options)
       next_revision_(options_.start_revision) {}
 
 Watch::~Watch() {
-  if (conn_) conn_->close();
+  if (conn_)
+    conn_->close();
 }
 
 void Watch::cancel() {
   cancelled_ = true;
-  if (conn_) conn_->close();
+  if (conn_)
+    conn_->close();
 }
 
 std::string Watch::endpoint() const {
@@ -44,7 +46,8 @@ Task<Result<void>> Watch::open_stream() {
   asio::steady_timer timer(s.executor);
   auto backoff = std::chrono::milliseconds(50);
   for (;;) {
-    if (cancelled_) co_return Error(Errc::kCancelled, "watch cancelled");
+    if (cancelled_)
+      co_return Error(Errc::kCancelled, "watch cancelled");
     if (s.all_down()) {
       timer.expires_after(backoff);
       co_await timer.async_wait(kUse);
@@ -56,7 +59,8 @@ Task<Result<void>> Watch::open_stream() {
     if (!s.options.username.empty() && s.token.empty()) {
       auto a = co_await s.authenticate(i, deadline);
       if (!a) {
-        if (a.error().is(Errc::kAuthFailed)) co_return a.error();
+        if (a.error().is(Errc::kAuthFailed))
+          co_return a.error();
         s.mark_failed(i);
         continue;
       }
@@ -68,9 +72,12 @@ Task<Result<void>> Watch::open_stream() {
     }
     std::shared_ptr<net::HttpConnection> conn = std::move(*d);
     json create{{"key", to_base64(options_.key)}, {"progress_notify", true}};
-    if (!options_.range_end.empty()) create["range_end"] = to_base64(options_.range_end);
-    if (next_revision_ > 0) create["start_revision"] = std::to_string(next_revision_);
-    if (options_.prev_kv) create["prev_kv"] = true;
+    if (!options_.range_end.empty())
+      create["range_end"] = to_base64(options_.range_end);
+    if (next_revision_ > 0)
+      create["start_revision"] = std::to_string(next_revision_);
+    if (options_.prev_kv)
+      create["prev_kv"] = true;
     auto req = s.make_request(i, "/v3/watch", json{{"create_request", create}}.dump());
     // Ask the member to end the stream when it loses its raft leader (etcd's WithRequireLeader),
     // so a partitioned member cannot keep us on a stream that will never see new events.
@@ -81,13 +88,13 @@ Task<Result<void>> Watch::open_stream() {
       continue;
     }
     if (resp->result() != boost::beast::http::status::ok) {
-      Error e =
-          codec::to_error(codec::decode_gateway_error(resp->result_int(), resp->body()));
+      Error e = codec::to_error(codec::decode_gateway_error(resp->result_int(), resp->body()));
       if (e.detail.find("invalid auth token") != std::string::npos) {
         s.token.clear();
         continue;
       }
-      if (e.is(Errc::kAuthFailed) || e.is(Errc::kPermissionDenied)) co_return e;
+      if (e.is(Errc::kAuthFailed) || e.is(Errc::kPermissionDenied))
+        co_return e;
       spdlog::warn("etcd: watch on {} refused: {}", s.endpoints[i].text, e.message());
       s.mark_failed(i);
       continue;
@@ -105,7 +112,8 @@ Task<void> Watch::probe_while_idle(std::shared_ptr<net::HttpConnection> conn,
   for (;;) {
     timer.expires_after(s.options.watch_probe_interval);
     auto [ec] = co_await timer.async_wait(kUse);
-    if (ec) co_return;  // the stream delivered (or the watch ended): no probe needed
+    if (ec)
+      co_return;  // the stream delivered (or the watch ended): no probe needed
     bool maybe_sent = false;
     auto r = co_await s.attempt(endpoint, "/v3/maintenance/status", "{}",
                                 Clock::now() + s.options.watch_probe_interval, maybe_sent);
@@ -124,11 +132,14 @@ Task<Result<WatchResponse>> Watch::next() {
   auto self = shared_from_this();  // keep alive across suspension
   auto& s = *client_.state_;
   for (;;) {
-    if (cancelled_) co_return Error(Errc::kCancelled, "watch cancelled");
+    if (cancelled_)
+      co_return Error(Errc::kCancelled, "watch cancelled");
     if (!conn_) {
       auto o = co_await open_stream();
-      if (!o) co_return o.error();
-      if (ever_opened_) ++reconnects_;
+      if (!o)
+        co_return o.error();
+      if (ever_opened_)
+        ++reconnects_;
       ever_opened_ = true;
     }
     auto conn = conn_;
@@ -136,7 +147,8 @@ Task<Result<WatchResponse>> Watch::next() {
     Result<std::string> line = read.index() == 0
                                    ? std::move(std::get<0>(read))
                                    : Result<std::string>(Error(Errc::kUnavailable, "probe failed"));
-    if (cancelled_) co_return Error(Errc::kCancelled, "watch cancelled");
+    if (cancelled_)
+      co_return Error(Errc::kCancelled, "watch cancelled");
     if (!line) {
       spdlog::info("etcd: watch stream on {} dropped ({}); resuming at revision {}",
                    s.endpoints[stream_endpoint_].text, line.error().message(), next_revision_);
@@ -144,7 +156,8 @@ Task<Result<WatchResponse>> Watch::next() {
       conn_.reset();
       continue;
     }
-    if (line->empty()) continue;
+    if (line->empty())
+      continue;
     auto m = codec::decode_watch_message(*line);
     if (!m) {
       // Drop the stream; the next call reopens it from next_revision_.
@@ -159,10 +172,9 @@ Task<Result<WatchResponse>> Watch::next() {
       if (m->compact_revision > 0) {
         compact_revision_ = m->compact_revision;
         cancelled_ = true;
-        co_return Error(Errc::kCompacted,
-                        "watch from revision " + std::to_string(next_revision_) +
-                            " cannot resume: compacted up to " +
-                            std::to_string(m->compact_revision));
+        co_return Error(Errc::kCompacted, "watch from revision " + std::to_string(next_revision_) +
+                                              " cannot resume: compacted up to " +
+                                              std::to_string(m->compact_revision));
       }
       spdlog::info("etcd: watch cancelled by {} ({}); resuming at revision {}",
                    s.endpoints[stream_endpoint_].text, m->cancel_reason, next_revision_);
@@ -170,7 +182,8 @@ Task<Result<WatchResponse>> Watch::next() {
       continue;
     }
     if (m->created) {
-      if (next_revision_ == 0) next_revision_ = m->header.revision + 1;
+      if (next_revision_ == 0)
+        next_revision_ = m->header.revision + 1;
       continue;
     }
     if (m->events.empty()) {
@@ -181,7 +194,8 @@ Task<Result<WatchResponse>> Watch::next() {
     // etcd never splits one revision across messages, so dropping what was already delivered
     // (possible only right after a reconnect) keeps delivery exactly-once.
     std::erase_if(m->events, [&](const Event& e) { return e.kv.mod_revision < next_revision_; });
-    if (m->events.empty()) continue;
+    if (m->events.empty())
+      continue;
     next_revision_ = m->events.back().kv.mod_revision + 1;
     co_return std::move(*m);
   }

@@ -1,6 +1,7 @@
 // Hex and base64 codecs: RFC 4648 section 10 vectors and bad input.
-#include <br2k/core/bytes.hpp>
 #include <gtest/gtest.h>
+
+#include <br2k/core/bytes.hpp>
 
 namespace br2k {
 namespace {
@@ -10,8 +11,12 @@ struct Base64Case {
   const char* b64;
 };
 // RFC 4648, section 10.
-constexpr Base64Case kBase64Cases[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-                                       {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+constexpr Base64Case kBase64Cases[] = {{"", ""},
+                                       {"f", "Zg=="},
+                                       {"fo", "Zm8="},
+                                       {"foo", "Zm9v"},
+                                       {"foob", "Zm9vYg=="},
+                                       {"fooba", "Zm9vYmE="},
                                        {"foobar", "Zm9vYmFy"}};
 
 TEST(Base64, EncodesAndDecodesRfc4648Vectors) {
@@ -25,7 +30,8 @@ TEST(Base64, EncodesAndDecodesRfc4648Vectors) {
 
 TEST(Base64, RoundTripsBinaryWithNulAndHighBytes) {
   std::string raw;
-  for (int i = 0; i < 256; ++i) raw.push_back(static_cast<char>(i));
+  for (int i = 0; i < 256; ++i)
+    raw.push_back(static_cast<char>(i));
   auto d = from_base64(to_base64(raw));
   ASSERT_TRUE(d);
   EXPECT_EQ(*d, raw);

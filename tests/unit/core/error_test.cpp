@@ -1,8 +1,8 @@
 // The result type and error category.
-#include <br2k/core/error.hpp>
 #include <gtest/gtest.h>
 
 #include <boost/system/system_error.hpp>
+#include <br2k/core/error.hpp>
 
 namespace br2k {
 namespace {

@@ -1,8 +1,8 @@
 // The JSON gateway codec: replies captured from etcd 3.4.23, and malformed or truncated replies.
-#include <br2k/core/bytes.hpp>
-#include <br2k/etcd/codec.hpp>
 #include <gtest/gtest.h>
 
+#include <br2k/core/bytes.hpp>
+#include <br2k/etcd/codec.hpp>
 #include <nlohmann/json.hpp>
 
 namespace br2k::etcd {
@@ -54,8 +54,8 @@ TEST(Codec, DecodesTxnWithBothResponseKinds) {
 }
 
 TEST(Codec, DecodesWatchMessages) {
-  auto created = codec::decode_watch_message(
-      R"({"result":{"header":{"revision":"2"},"created":true}})");
+  auto created =
+      codec::decode_watch_message(R"({"result":{"header":{"revision":"2"},"created":true}})");
   ASSERT_TRUE(created);
   EXPECT_TRUE(created->created);
   auto events = codec::decode_watch_message(
@@ -75,14 +75,14 @@ TEST(Codec, DecodesWatchMessages) {
 
 TEST(Codec, MalformedRepliesGiveTypedErrors) {
   const char* kBad[] = {
-      "",                                       // empty
-      "not json",                               // not JSON
-      "[1,2]",                                  // not an object
-      R"({"header":{"revision":"2")",           // truncated
-      R"({"header":{"revision":"abc"}})",       // integer that is not one
-      R"({"header":{"revision":true}})",        // wrong type
-      R"({"kvs":[{"key":"%%%"}]})",             // key not base64
-      R"({"kvs":{"key":"Zm9v"}})",              // kvs not an array
+      "",                                                      // empty
+      "not json",                                              // not JSON
+      "[1,2]",                                                 // not an object
+      R"({"header":{"revision":"2")",                          // truncated
+      R"({"header":{"revision":"abc"}})",                      // integer that is not one
+      R"({"header":{"revision":true}})",                       // wrong type
+      R"({"kvs":[{"key":"%%%"}]})",                            // key not base64
+      R"({"kvs":{"key":"Zm9v"}})",                             // kvs not an array
       R"({"header":{"revision":"99999999999999999999999"}})",  // overflow
   };
   for (const char* body : kBad) {
@@ -117,7 +117,8 @@ TEST(Codec, MapsGatewayErrorsToTypedErrors) {
       {503, R"({"error":"etcdserver: no leader","code":14})", Errc::kUnavailable},
       {503, R"({"error":"etcdserver: request timed out","code":14})", Errc::kOutcomeUnknown},
       {403, R"({"error":"etcdserver: permission denied","code":7})", Errc::kPermissionDenied},
-      {400, R"({"error":"etcdserver: authentication failed, invalid user ID or password","code":3})",
+      {400,
+       R"({"error":"etcdserver: authentication failed, invalid user ID or password","code":3})",
        Errc::kAuthFailed},
       {401, R"({"error":"etcdserver: invalid auth token","code":16})", Errc::kAuthFailed},
       {500, R"({"error":"boom","code":13})", Errc::kServerError},

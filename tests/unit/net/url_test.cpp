@@ -1,6 +1,7 @@
 // Endpoint URL parsing.
-#include <br2k/net/url.hpp>
 #include <gtest/gtest.h>
+
+#include <br2k/net/url.hpp>
 
 namespace br2k::net {
 namespace {

@@ -95,7 +95,8 @@ class HttpConnection {
   HttpLimits limits_;
   std::variant<std::monostate, Plain, Tls> stream_;
   boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> stream_parser_;
+  std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>>
+      stream_parser_;
   std::string pending_;  // streamed body bytes not yet returned as lines
   // Beast keeps a reference to the chunk callback, so it lives here, as long as the parser.
   std::function<std::size_t(std::uint64_t, std::string_view, boost::system::error_code&)> on_chunk_;

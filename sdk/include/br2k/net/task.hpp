@@ -16,7 +16,9 @@ using Task = boost::asio::awaitable<T>;
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
 
-inline Deadline deadline_after(Clock::duration d) { return Clock::now() + d; }
+inline Deadline deadline_after(Clock::duration d) {
+  return Clock::now() + d;
+}
 
 inline Clock::duration remaining(Deadline d) {
   auto r = d - Clock::now();

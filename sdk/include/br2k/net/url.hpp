@@ -1,7 +1,7 @@
 // Endpoint URLs ("http://127.0.0.1:2379", "https://node-1:2379", "ws://host:8545/path").
 //
-// Boost 1.81's Debian build has no Boost.URL library, and endpoints only need scheme, host, port and
-// path, so this small parser is hand-written. Thread-safety: plain values.
+// Boost 1.81's Debian build has no Boost.URL library, and endpoints only need scheme, host, port
+// and path, so this small parser is hand-written. Thread-safety: plain values.
 #pragma once
 
 #include <br2k/core/error.hpp>

@@ -13,9 +13,13 @@
 //   - range, lease_keep_alive_once, lease_time_to_live, status, member_list: retried on another
 //     member after any failure (they change nothing);
 //   - put, delete_range, txn, compact, lease_grant, lease_revoke: retried only when the request
-//     certainly did not reach a member (connect refused, member reported "no leader"); otherwise the
-//     call fails with kOutcomeUnknown or kDeadlineExceeded and the caller decides. Use a
+//     certainly did not reach a member (connect refused, member reported "no leader"); otherwise
+//     the call fails with kOutcomeUnknown or kDeadlineExceeded and the caller decides. Use a
 //     transaction with compares to make a retry safe (PROTOCOL.md: fenced appends).
+//
+// GCC 12 note: inside a coroutine, pass a named request to a call you co_await
+// (`PutRequest p{...}; co_await c.put(std::move(p));`), not a braced temporary
+// (`co_await c.put({...})`): GCC 12 destroys such a temporary twice (fixed in GCC 13).
 //
 // Thread-safety: Client is a cheap copyable handle to shared state. All calls on one Client (and
 // its Watch and LeaseKeeper objects) must come from coroutines on one single-threaded executor

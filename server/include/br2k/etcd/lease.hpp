@@ -4,8 +4,8 @@
 // quickly on other members. It tracks a conservative local bound of the lease's life: the moment a
 // renewal was *sent*, plus the TTL. etcd cannot expire the lease earlier than that, so while
 // alive() holds, keys attached to the lease still exist (up to clock-rate drift, which etcd's
-// minimum TTL leaves room for). When a renewal is refused (lease gone) or no renewal succeeds before
-// the bound passes, the lease is lost and wait_lost() completes.
+// minimum TTL leaves room for). When a renewal is refused (lease gone) or no renewal succeeds
+// before the bound passes, the lease is lost and wait_lost() completes.
 //
 // Destroying the keeper stops the renewals (the lease then expires after its TTL); revoke() ends it
 // at once. Thread-safety: as Client.
@@ -19,7 +19,7 @@ class LeaseKeeper {
  public:
   // Grants a lease of `ttl_seconds` and starts keeping it alive.
   static Task<Result<std::unique_ptr<LeaseKeeper>>> start(Client client, std::int64_t ttl_seconds,
-                                                         CallOptions call = {});
+                                                          CallOptions call = {});
   LeaseKeeper(const LeaseKeeper&) = delete;
   LeaseKeeper& operator=(const LeaseKeeper&) = delete;
   ~LeaseKeeper();

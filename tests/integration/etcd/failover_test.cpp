@@ -1,0 +1,111 @@
+// Endpoint failover: when the member in use dies or freezes, calls move to another member within
+// the attempt bound; writes whose outcome is unknown say so.
+#include <gtest/gtest.h>
+
+#include <br2k/etcd/client.hpp>
+#include <br2k/testing/etcd_cluster.hpp>
+
+#include "async_test.hpp"
+
+namespace br2k::etcd {
+namespace {
+
+using namespace std::chrono_literals;
+using br2k::testing::EtcdCluster;
+
+class EtcdFailover : public ::testing::Test, public br2k::testing::AsyncTest {
+ protected:
+  static void SetUpTestSuite() { cluster_ = new EtcdCluster(); }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  void TearDown() override {
+    // Leave every member running for the next test.
+    for (int i = 0; i < cluster_->size(); ++i) {
+      if (!cluster_->running(i))
+        cluster_->restart(i);
+    }
+  }
+  static EtcdCluster* cluster_;
+};
+EtcdCluster* EtcdFailover::cluster_ = nullptr;
+
+TEST_F(EtcdFailover, KilledMemberIsLeftForTheNextWithinTheAttemptBound) {
+  Client c(io_.get_executor(), {.endpoints = cluster_->client_urls(), .attempt_timeout = 1000ms});
+  ASSERT_TRUE(run(c.put({.key = "/fo/k", .value = "1"})));
+  const std::string first = c.current_endpoint();
+  EXPECT_EQ(first, cluster_->client_url(0));
+  cluster_->kill(0);
+  // The pooled connections to member 0 are now dead. A read and a write both land elsewhere,
+  // well inside a deadline of one attempt bound plus slack.
+  auto r = run(c.range(RangeRequest::single("/fo/k"), {.deadline = Clock::now() + 1500ms}));
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->kvs.at(0).value, "1");
+  EXPECT_NE(c.current_endpoint(), first);
+  auto w = run(c.put({.key = "/fo/k", .value = "2"}, {.deadline = Clock::now() + 1500ms}));
+  ASSERT_TRUE(w) << w.error();
+}
+
+TEST_F(EtcdFailover, FrozenMemberCostsAReadOneAttemptBound) {
+  Client c(io_.get_executor(), {.endpoints = cluster_->client_urls(), .attempt_timeout = 500ms});
+  ASSERT_TRUE(run(c.put({.key = "/fo/frozen", .value = "v"})));
+  cluster_->pause(0);
+  auto t0 = Clock::now();
+  auto r = run(c.range(RangeRequest::single("/fo/frozen"), {.deadline = Clock::now() + 3s}));
+  auto took = Clock::now() - t0;
+  cluster_->resume(0);
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->kvs.at(0).value, "v");
+  EXPECT_NE(c.current_endpoint(), cluster_->client_url(0));
+  // One attempt on the frozen member (500 ms), then another member answers.
+  EXPECT_LT(took, 3s);
+}
+
+TEST_F(EtcdFailover, WriteToFrozenMemberIsOutcomeUnknownNotRetriedBlindly) {
+  Client c(io_.get_executor(), {.endpoints = {cluster_->client_url(0), cluster_->client_url(1)},
+                                .attempt_timeout = 500ms});
+  ASSERT_TRUE(run(c.put({.key = "/fo/w", .value = "0"})));  // a pooled connection to member 0
+  cluster_->pause(0);
+  auto r = run(c.put({.key = "/fo/w", .value = "1"}, {.deadline = Clock::now() + 3s}));
+  cluster_->resume(0);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(Errc::kOutcomeUnknown)) << r.error();
+  // The next call goes to the other member.
+  auto again = run(c.put({.key = "/fo/w", .value = "2"}));
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(c.current_endpoint(), cluster_->client_url(1));
+}
+
+TEST_F(EtcdFailover, AllMembersDownIsUnavailableOrDeadlineWithinTheCallDeadline) {
+  Client c(io_.get_executor(),
+           {.endpoints = {"http://127.0.0.1:1", "http://127.0.0.1:2"}, .attempt_timeout = 200ms});
+  auto t0 = Clock::now();
+  auto r = run(c.range(RangeRequest::single("k"), {.deadline = Clock::now() + 800ms}));
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(Errc::kDeadlineExceeded)) << r.error();
+  EXPECT_NE(r.error().detail.find("unavailable"), std::string::npos) << r.error();
+  EXPECT_LT(Clock::now() - t0, 2s);
+  // A write that never reached anyone is safe to report as not applied... and it is retried
+  // until the deadline, so it reports the deadline with the last cause.
+  auto w = run(c.put({.key = "k", .value = "v"}, {.deadline = Clock::now() + 300ms}));
+  ASSERT_FALSE(w);
+  EXPECT_TRUE(w.error().is(Errc::kDeadlineExceeded)) << w.error();
+}
+
+TEST_F(EtcdFailover, RestartedMemberServesAgainAfterQuarantine) {
+  Client c(io_.get_executor(), {.endpoints = {cluster_->client_url(2)},
+                                .attempt_timeout = 500ms,
+                                .endpoint_quarantine = 200ms});
+  ASSERT_TRUE(run(c.put({.key = "/fo/r", .value = "1"})));
+  cluster_->kill(2);
+  auto down = run(c.range(RangeRequest::single("/fo/r"), {.deadline = Clock::now() + 500ms}));
+  ASSERT_FALSE(down);
+  cluster_->restart(2);
+  auto up = run(c.range(RangeRequest::single("/fo/r"), {.deadline = Clock::now() + 5s}));
+  ASSERT_TRUE(up) << up.error();
+  EXPECT_EQ(up->kvs.at(0).value, "1");
+}
+
+}  // namespace
+}  // namespace br2k::etcd
