@@ -56,7 +56,7 @@ inline boost::system::error_code make_error_code(Errc e) noexcept {
 // An error: a code to branch on and a detail for people. Either may be from another category
 // (an Asio or OpenSSL error), but BR2K's public calls translate into Errc before returning.
 struct Error {
-  boost::system::error_code code;
+  boost::system::error_code code = make_error_code(Errc::kOk);  // so Error().is(Errc::kOk)
   std::string detail;
 
   Error() = default;

@@ -16,6 +16,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <br2k/core/error.hpp>
+#include <br2k/net/options.hpp>
 #include <br2k/net/task.hpp>
 #include <br2k/net/url.hpp>
 #include <functional>
@@ -26,22 +27,9 @@
 
 namespace br2k::net {
 
-struct TlsOptions {
-  std::string ca_file;    // PEM; empty: the system's default trust store
-  std::string cert_file;  // PEM client certificate; empty: none
-  std::string key_file;   // PEM key of cert_file
-  bool verify_peer = true;
-};
-
 // An OpenSSL client context for the options. Throws std::invalid_argument when a file cannot be
 // loaded: this is start-up configuration.
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const TlsOptions& options);
-
-struct HttpLimits {
-  std::uint32_t header_limit = 16 * 1024;
-  std::uint64_t body_limit = 64ull * 1024 * 1024;
-  std::size_t line_limit = 16ull * 1024 * 1024;  // one line of a streaming reply
-};
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;

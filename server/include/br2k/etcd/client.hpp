@@ -29,7 +29,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <br2k/core/error.hpp>
 #include <br2k/etcd/types.hpp>
-#include <br2k/net/http_connection.hpp>
+#include <br2k/net/options.hpp>
 #include <br2k/net/task.hpp>
 #include <chrono>
 #include <memory>

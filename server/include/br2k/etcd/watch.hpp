@@ -12,6 +12,10 @@
 
 #include <br2k/etcd/client.hpp>
 
+namespace br2k::net {
+class HttpConnection;
+}
+
 namespace br2k::etcd {
 
 struct WatchOptions {
