@@ -163,18 +163,24 @@ Task<Result<void>> HttpConnection::connect(Deadline deadline) {
   co_return Result<void>();
 }
 
+Task<Result<void>> HttpConnection::write(HttpRequest& request, Deadline deadline) {
+  if (!open_) {
+    co_return Error(Errc::kUnavailable, "connection to " + url_.host_header() + " closed");
+  }
+  request.prepare_payload();
+  lowest().expires_at(deadline);
+  auto [ec, n] = co_await visit([&](auto& s) { return http::async_write(s, request, kUse); });
+  if (ec) {
+    close();
+    co_return io_error(ec, url_, "write to");
+  }
+  co_return Result<void>();
+}
+
 Task<Result<HttpResponse>> HttpConnection::exchange(HttpRequest& request, Deadline deadline,
                                                     bool& maybe_sent) {
   maybe_sent = false;
-  if (!open_)
-    co_return Error(Errc::kUnavailable, "connection to " + url_.host_header() + " closed");
-  request.prepare_payload();
-  lowest().expires_at(deadline);
-  auto [wec, wn] = co_await visit([&](auto& s) { return http::async_write(s, request, kUse); });
-  if (wec) {
-    close();
-    co_return io_error(wec, url_, "write to");
-  }
+  if (auto w = co_await write(request, deadline); !w) co_return w.error();
   maybe_sent = true;
   http::response_parser<http::string_body> parser;
   parser.header_limit(limits_.header_limit);
@@ -191,15 +197,7 @@ Task<Result<HttpResponse>> HttpConnection::exchange(HttpRequest& request, Deadli
 }
 
 Task<Result<HttpResponse>> HttpConnection::open_stream(HttpRequest& request, Deadline deadline) {
-  if (!open_)
-    co_return Error(Errc::kUnavailable, "connection to " + url_.host_header() + " closed");
-  request.prepare_payload();
-  lowest().expires_at(deadline);
-  auto [wec, wn] = co_await visit([&](auto& s) { return http::async_write(s, request, kUse); });
-  if (wec) {
-    close();
-    co_return io_error(wec, url_, "write to");
-  }
+  if (auto w = co_await write(request, deadline); !w) co_return w.error();
   stream_parser_.emplace();
   stream_parser_->header_limit(limits_.header_limit);
   stream_parser_->body_limit(boost::none);  // a stream is unbounded; each line is bounded instead

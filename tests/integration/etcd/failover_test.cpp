@@ -5,7 +5,7 @@
 #include <br2k/etcd/client.hpp>
 #include <br2k/testing/etcd_cluster.hpp>
 
-#include "async_test.hpp"
+#include "etcd_test.hpp"
 
 namespace br2k::etcd {
 namespace {
@@ -13,13 +13,8 @@ namespace {
 using namespace std::chrono_literals;
 using br2k::testing::EtcdCluster;
 
-class EtcdFailover : public ::testing::Test, public br2k::testing::AsyncTest {
+class EtcdFailover : public br2k::testing::SharedClusterTest {
  protected:
-  static void SetUpTestSuite() { cluster_ = new EtcdCluster(); }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
   void TearDown() override {
     // Leave every member running for the next test.
     for (int i = 0; i < cluster_->size(); ++i) {
@@ -27,9 +22,7 @@ class EtcdFailover : public ::testing::Test, public br2k::testing::AsyncTest {
         cluster_->restart(i);
     }
   }
-  static EtcdCluster* cluster_;
 };
-EtcdCluster* EtcdFailover::cluster_ = nullptr;
 
 TEST_F(EtcdFailover, KilledMemberIsLeftForTheNextWithinTheAttemptBound) {
   Client c(io_.get_executor(), {.endpoints = cluster_->client_urls(), .attempt_timeout = 3000ms});

@@ -12,7 +12,7 @@
 #include <br2k/etcd/watch.hpp>
 #include <thread>
 
-#include "async_test.hpp"
+#include "etcd_test.hpp"
 
 namespace br2k::etcd {
 namespace {

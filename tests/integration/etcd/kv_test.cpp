@@ -5,29 +5,21 @@
 #include <br2k/etcd/client.hpp>
 #include <br2k/testing/etcd_cluster.hpp>
 
-#include "async_test.hpp"
+#include "etcd_test.hpp"
 
 namespace br2k::etcd {
 namespace {
 
 using br2k::testing::EtcdCluster;
 
-class EtcdKv : public ::testing::Test, public br2k::testing::AsyncTest {
+class EtcdKv : public br2k::testing::SharedClusterTest {
  protected:
-  static void SetUpTestSuite() { cluster_ = new EtcdCluster(); }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  Client client() { return Client(io_.get_executor(), {.endpoints = cluster_->client_urls()}); }
   // Each test works under its own prefix so tests do not see each other's keys.
   std::string key(std::string_view k) {
     return "/" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
            "/" + std::string(k);
   }
-  static EtcdCluster* cluster_;
 };
-EtcdCluster* EtcdKv::cluster_ = nullptr;
 
 TEST_F(EtcdKv, PutRangeDelete_RoundTripBinaryValuesAndRevisions) {
   auto c = client();

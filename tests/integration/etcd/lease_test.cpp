@@ -4,7 +4,7 @@
 #include <br2k/etcd/lease.hpp>
 #include <br2k/testing/etcd_cluster.hpp>
 
-#include "async_test.hpp"
+#include "etcd_test.hpp"
 
 namespace br2k::etcd {
 namespace {
@@ -12,21 +12,13 @@ namespace {
 using namespace std::chrono_literals;
 using br2k::testing::EtcdCluster;
 
-class EtcdLease : public ::testing::Test, public br2k::testing::AsyncTest {
+class EtcdLease : public br2k::testing::SharedClusterTest {
  protected:
-  static void SetUpTestSuite() { cluster_ = new EtcdCluster(); }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  Client client() { return Client(io_.get_executor(), {.endpoints = cluster_->client_urls()}); }
   bool exists(Client& c, const std::string& k) {
     auto r = run(c.range(RangeRequest::single(k)));
     return r && !r->kvs.empty();
   }
-  static EtcdCluster* cluster_;
 };
-EtcdCluster* EtcdLease::cluster_ = nullptr;
 
 TEST_F(EtcdLease, KeeperHoldsKeyPastTtlAndKeyExpiresAfterKeeperStops) {
   auto c = client();

@@ -6,7 +6,7 @@
 #include <br2k/etcd/watch.hpp>
 #include <br2k/testing/etcd_cluster.hpp>
 
-#include "async_test.hpp"
+#include "etcd_test.hpp"
 
 namespace br2k::etcd {
 namespace {

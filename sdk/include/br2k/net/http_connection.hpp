@@ -74,6 +74,8 @@ class HttpConnection {
   using Plain = boost::beast::tcp_stream;
   using Tls = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
+  // Writes the whole request by the deadline; closes the connection on failure.
+  Task<Result<void>> write(HttpRequest& request, Deadline deadline);
   Plain& lowest();
   template <class F>
   decltype(auto) visit(F&& f);

@@ -1,4 +1,5 @@
-// Runs coroutines to completion on an io_context from a synchronous GoogleTest body.
+// Test bases for the etcd client: running coroutines from a synchronous GoogleTest body, and a
+// suite-wide shared cluster.
 //
 // Background coroutines (lease keepers) keep the context busy, so run() drives it one handler at
 // a time until the awaited task finishes, instead of io_context::run().
@@ -8,7 +9,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
+#include <br2k/etcd/client.hpp>
 #include <br2k/net/task.hpp>
+#include <br2k/testing/etcd_cluster.hpp>
+#include <gtest/gtest.h>
 #include <chrono>
 #include <future>
 #include <stdexcept>
@@ -51,6 +55,20 @@ class AsyncTest {
   }
 
   boost::asio::io_context io_;
+};
+
+// A test suite whose tests share one three-member cluster, started once for the suite.
+class SharedClusterTest : public ::testing::Test, public AsyncTest {
+ protected:
+  static void SetUpTestSuite() { cluster_ = new EtcdCluster(); }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  etcd::Client client() {
+    return etcd::Client(io_.get_executor(), {.endpoints = cluster_->client_urls()});
+  }
+  static inline EtcdCluster* cluster_ = nullptr;
 };
 
 }  // namespace br2k::testing
