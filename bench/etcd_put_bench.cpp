@@ -5,16 +5,15 @@
 // Usage: etcd_put_bench [--seconds S] [--concurrency 1,16,64] [--value-size N]
 //                       [--endpoints URL,URL,...] [--json]
 // Without --endpoints it starts its own three-member cluster (br2k::testing::EtcdCluster).
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <br2k/core/bytes.hpp>
 #include <br2k/etcd/client.hpp>
 #include <br2k/testing/etcd_cluster.hpp>
 #include <br2k/testing/process.hpp>
 #include <br2k/testing/temp_dir.hpp>
-
-#include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -46,7 +45,8 @@ std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream ss(s);
   for (std::string item; std::getline(ss, item, ',');) {
-    if (!item.empty()) out.push_back(item);
+    if (!item.empty())
+      out.push_back(item);
   }
   return out;
 }
@@ -56,14 +56,16 @@ Args parse_args(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      if (i + 1 >= argc)
+        throw std::invalid_argument(arg + " needs a value");
       return argv[++i];
     };
     if (arg == "--seconds") {
       a.seconds = std::stoi(value());
     } else if (arg == "--concurrency") {
       a.concurrency.clear();
-      for (const auto& c : split(value())) a.concurrency.push_back(std::stoi(c));
+      for (const auto& c : split(value()))
+        a.concurrency.push_back(std::stoi(c));
     } else if (arg == "--value-size") {
       a.value_size = std::stoul(value());
     } else if (arg == "--endpoints") {
@@ -82,7 +84,8 @@ Args parse_args(int argc, char** argv) {
 }
 
 double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
+  if (v.empty())
+    return 0;
   auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
   return v[k];
@@ -128,10 +131,13 @@ Figures run_client(const Args& a, const std::string& endpoint, int concurrency) 
 double wrk_duration_ms(const std::string& text) {
   static const std::regex re(R"(([0-9.]+)(us|ms|s))");
   std::smatch m;
-  if (!std::regex_search(text, m, re)) return 0;
+  if (!std::regex_search(text, m, re))
+    return 0;
   double v = std::stod(m[1]);
-  if (m[2] == "us") return v / 1000;
-  if (m[2] == "s") return v * 1000;
+  if (m[2] == "us")
+    return v / 1000;
+  if (m[2] == "s")
+    return v * 1000;
   return v;
 }
 
@@ -143,13 +149,13 @@ Figures run_wrk(const Args& a, const std::string& endpoint, int concurrency,
   auto script = dir / "put.lua";
   std::ofstream(script) << "wrk.method = \"POST\"\nwrk.body = '" << body.dump()
                         << "'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n";
-  auto r = br2k::testing::run_command(
-      {.argv = {"wrk", "-t1", "-c" + std::to_string(concurrency),
-                "-d" + std::to_string(a.seconds) + "s", "--latency", "-s", script.string(),
-                endpoint + "/v3/kv/put"},
-       .log_file = dir / "wrk.log"},
-      std::chrono::seconds(a.seconds + 30));
-  if (r.exit_status != 0) throw std::runtime_error("wrk failed: " + r.output);
+  auto r = br2k::testing::run_command({.argv = {"wrk", "-t1", "-c" + std::to_string(concurrency),
+                                                "-d" + std::to_string(a.seconds) + "s", "--latency",
+                                                "-s", script.string(), endpoint + "/v3/kv/put"},
+                                       .log_file = dir / "wrk.log"},
+                                      std::chrono::seconds(a.seconds + 30));
+  if (r.exit_status != 0)
+    throw std::runtime_error("wrk failed: " + r.output);
   Figures f;
   std::smatch m;
   if (std::regex_search(r.output, m, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) {
@@ -196,10 +202,16 @@ int main(int argc, char** argv) try {
     Figures b = run_client(a, endpoint, c);
     double ratio = w.ops_per_s > 0 ? b.ops_per_s / w.ops_per_s : 0;
     out["runs"].push_back({{"concurrency", c},
-                           {"client", {{"ops_per_s", b.ops_per_s}, {"p50_ms", b.p50_ms},
-                                       {"p99_ms", b.p99_ms}, {"errors", b.errors}}},
-                           {"wrk", {{"ops_per_s", w.ops_per_s}, {"p50_ms", w.p50_ms},
-                                    {"p99_ms", w.p99_ms}, {"errors", w.errors}}},
+                           {"client",
+                            {{"ops_per_s", b.ops_per_s},
+                             {"p50_ms", b.p50_ms},
+                             {"p99_ms", b.p99_ms},
+                             {"errors", b.errors}}},
+                           {"wrk",
+                            {{"ops_per_s", w.ops_per_s},
+                             {"p50_ms", w.p50_ms},
+                             {"p99_ms", w.p99_ms},
+                             {"errors", w.errors}}},
                            {"throughput_ratio", ratio}});
     if (!a.json) {
       std::printf("%5d | %12.0f %8.2f %8.2f | %12.0f %8.2f %8.2f | %6.2f%s\n", c, b.ops_per_s,

@@ -180,7 +180,8 @@ Task<Result<void>> HttpConnection::write(HttpRequest& request, Deadline deadline
 Task<Result<HttpResponse>> HttpConnection::exchange(HttpRequest& request, Deadline deadline,
                                                     bool& maybe_sent) {
   maybe_sent = false;
-  if (auto w = co_await write(request, deadline); !w) co_return w.error();
+  if (auto w = co_await write(request, deadline); !w)
+    co_return w.error();
   maybe_sent = true;
   http::response_parser<http::string_body> parser;
   parser.header_limit(limits_.header_limit);
@@ -197,7 +198,8 @@ Task<Result<HttpResponse>> HttpConnection::exchange(HttpRequest& request, Deadli
 }
 
 Task<Result<HttpResponse>> HttpConnection::open_stream(HttpRequest& request, Deadline deadline) {
-  if (auto w = co_await write(request, deadline); !w) co_return w.error();
+  if (auto w = co_await write(request, deadline); !w)
+    co_return w.error();
   stream_parser_.emplace();
   stream_parser_->header_limit(limits_.header_limit);
   stream_parser_->body_limit(boost::none);  // a stream is unbounded; each line is bounded instead

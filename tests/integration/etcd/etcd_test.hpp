@@ -5,6 +5,8 @@
 // a time until the awaited task finishes, instead of io_context::run().
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -12,7 +14,6 @@
 #include <br2k/etcd/client.hpp>
 #include <br2k/net/task.hpp>
 #include <br2k/testing/etcd_cluster.hpp>
-#include <gtest/gtest.h>
 #include <chrono>
 #include <future>
 #include <stdexcept>
