@@ -38,10 +38,24 @@ TEST_F(EtcdFailover, KilledMemberIsLeftForTheNextWithinTheAttemptBound) {
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ(r->kvs.at(0).value, "1");
   EXPECT_NE(c.current_endpoint(), first);
-  // A write may wait for a new raft leader if member 0 was it (election timeout 1 s).
-  auto w = run(c.put({.key = "/fo/k", .value = "2"}, {.deadline = Clock::now() + 5000ms}));
+  // A write may wait for a new raft leader if member 0 was it, and under load the election can
+  // outlast one attempt: then the outcome is unknown, and the caller retries with a compare so
+  // the write applies exactly once (as the replication engine does).
+  Result<TxnResponse> w = Error(Errc::kUnavailable);
+  for (auto until = Clock::now() + 15s; Clock::now() < until;) {
+    TxnRequest t;
+    t.compare.push_back(Compare::version("/fo/k", Compare::Op::kEqual, 1));
+    t.success.push_back(PutRequest{.key = "/fo/k", .value = "2"});
+    w = run(c.txn(std::move(t)));
+    if (w || !(w.error().is(Errc::kOutcomeUnknown) || w.error().is(Errc::kDeadlineExceeded))) {
+      break;
+    }
+  }
   ASSERT_TRUE(w) << w.error();
-  EXPECT_EQ(run(c.range(RangeRequest::single("/fo/k")))->kvs.at(0).value, "2");
+  auto after = run(c.range(RangeRequest::single("/fo/k")));
+  ASSERT_TRUE(after) << after.error();
+  EXPECT_EQ(after->kvs.at(0).value, "2");
+  EXPECT_EQ(after->kvs.at(0).version, 2) << "applied exactly once";
 }
 
 TEST_F(EtcdFailover, FrozenMemberCostsAReadOneAttemptBound) {
