@@ -2,8 +2,10 @@
 // plain HTTP load generator) sending the identical request to the same gateway endpoint in the
 // same run. Both run on one thread with C keep-alive connections, C in {1, 16, 64}.
 //
-// Usage: etcd_put_bench [--seconds S] [--concurrency 1,16,64] [--value-size N]
+// Usage: etcd_put_bench [--seconds S] [--concurrency 1,16,64] [--value-size N] [--rounds R]
 //                       [--endpoints URL,URL,...] [--json]
+// Each concurrency runs R rounds in alternating order (wrk first, then the client first, ...), so
+// drift in the shared machine's load or in etcd's state hits both peers alike; figures are means.
 // Without --endpoints it starts its own three-member cluster (br2k::testing::EtcdCluster).
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -37,6 +39,7 @@ struct Args {
   int seconds = 5;
   std::vector<int> concurrency{1, 16, 64};
   std::size_t value_size = 256;
+  int rounds = 2;
   std::vector<std::string> endpoints;
   bool json = false;
 };
@@ -68,13 +71,15 @@ Args parse_args(int argc, char** argv) {
         a.concurrency.push_back(std::stoi(c));
     } else if (arg == "--value-size") {
       a.value_size = std::stoul(value());
+    } else if (arg == "--rounds") {
+      a.rounds = std::max(1, std::stoi(value()));
     } else if (arg == "--endpoints") {
       a.endpoints = split(value());
     } else if (arg == "--json") {
       a.json = true;
     } else if (arg == "--help" || arg == "-h") {
       std::cout << "etcd_put_bench [--seconds S] [--concurrency 1,16,64] [--value-size N] "
-                   "[--endpoints URL,...] [--json]\n";
+                   "[--rounds R] [--endpoints URL,...] [--json]\n";
       std::exit(0);
     } else {
       throw std::invalid_argument("unknown argument " + arg);
@@ -184,22 +189,35 @@ int main(int argc, char** argv) try {
   }
   br2k::testing::TempDir dir;
   const std::string& endpoint = a.endpoints.front();
-  nlohmann::json out{{"benchmark", "etcd_put"},
-                     {"members", a.endpoints.size()},
-                     {"seconds_per_run", a.seconds},
-                     {"value_size", a.value_size},
-                     {"runs", nlohmann::json::array()}};
+  nlohmann::json out{{"benchmark", "etcd_put"},      {"members", a.endpoints.size()},
+                     {"seconds_per_run", a.seconds}, {"rounds", a.rounds},
+                     {"value_size", a.value_size},   {"runs", nlohmann::json::array()}};
   if (!a.json) {
-    std::printf("etcd put: br2k client vs wrk, %zu-member cluster, %d s per run, %zu-byte values\n",
-                a.endpoints.size(), a.seconds, a.value_size);
+    std::printf(
+        "etcd put: br2k client vs wrk, %zu-member cluster, %d rounds of %d s, %zu-byte values\n",
+        a.endpoints.size(), a.rounds, a.seconds, a.value_size);
     std::printf("%5s | %12s %8s %8s | %12s %8s %8s | %6s\n", "conns", "client op/s", "p50 ms",
                 "p99 ms", "wrk op/s", "p50 ms", "p99 ms", "ratio");
   }
   for (int c : a.concurrency) {
     // Warm up etcd and the page cache, then alternate the peers so drift hits both.
     (void)run_client({.seconds = 1, .value_size = a.value_size}, endpoint, c);
-    Figures w = run_wrk(a, endpoint, c, dir.path());
-    Figures b = run_client(a, endpoint, c);
+    Figures w, b;
+    auto add = [&](Figures& sum, const Figures& f) {
+      sum.ops_per_s += f.ops_per_s / a.rounds;
+      sum.p50_ms += f.p50_ms / a.rounds;
+      sum.p99_ms += f.p99_ms / a.rounds;
+      sum.errors += f.errors;
+    };
+    for (int round = 0; round < a.rounds; ++round) {
+      if (round % 2 == 0) {
+        add(w, run_wrk(a, endpoint, c, dir.path()));
+        add(b, run_client(a, endpoint, c));
+      } else {
+        add(b, run_client(a, endpoint, c));
+        add(w, run_wrk(a, endpoint, c, dir.path()));
+      }
+    }
     double ratio = w.ops_per_s > 0 ? b.ops_per_s / w.ops_per_s : 0;
     out["runs"].push_back({{"concurrency", c},
                            {"client",
