@@ -7,9 +7,7 @@
 #include <br2k/core/bytes.hpp>
 
 namespace br2k {
-namespace {
-
-int hex_value(char c) noexcept {
+int hex_digit_value(char c) noexcept {
   if (c >= '0' && c <= '9')
     return c - '0';
   if (c >= 'a' && c <= 'f')
@@ -18,8 +16,6 @@ int hex_value(char c) noexcept {
     return c - 'A' + 10;
   return -1;
 }
-
-}  // namespace
 
 std::string to_hex(ByteView bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -39,8 +35,8 @@ Result<Bytes> from_hex(std::string_view hex) {
     return Error(Errc::kInvalidArgument, "hex string of odd length");
   Bytes out(hex.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {
-    int hi = hex_value(hex[2 * i]);
-    int lo = hex_value(hex[2 * i + 1]);
+    int hi = hex_digit_value(hex[2 * i]);
+    int lo = hex_digit_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0)
       return Error(Errc::kInvalidArgument, "non-hex digit");
     out[i] = static_cast<std::uint8_t>(hi << 4 | lo);

@@ -20,6 +20,9 @@ inline ByteView as_bytes(std::string_view s) noexcept {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
+// The value of one hex digit (either case), or -1 for any other character.
+int hex_digit_value(char c) noexcept;
+
 // Lower-case hex without a prefix: {0xab, 0x01} -> "ab01".
 std::string to_hex(ByteView bytes);
 // Accepts an optional "0x" prefix, either case; an odd length or a non-hex digit is an error.
