@@ -118,48 +118,36 @@ class EtcdFakeServer : public ::testing::Test, public br2k::testing::AsyncTest {
   }
 };
 
-TEST_F(EtcdFakeServer, NonJsonBodyIsMalformedReply) {
-  FakeServer s(http_reply("200 OK", "not json at all"));
-  auto c = client(s);
-  EXPECT_TRUE(range_error(c).is(Errc::kMalformedReply));
-  EXPECT_TRUE(put_error(c).is(Errc::kMalformedReply));
-}
-
-TEST_F(EtcdFakeServer, WrongFieldTypesAreMalformedReply) {
-  FakeServer s(http_reply("200 OK", R"({"header":{"revision":true},"kvs":"nope"})"));
-  auto c = client(s);
-  auto e = range_error(c);
-  EXPECT_TRUE(e.is(Errc::kMalformedReply)) << e;
-}
-
-TEST_F(EtcdFakeServer, TruncatedBodyIsMalformedReply) {
-  FakeServer s("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"header\":{\"rev");
-  auto c = client(s);
-  auto e = range_error(c);
-  EXPECT_TRUE(e.is(Errc::kMalformedReply)) << e;
-  EXPECT_NE(e.detail.find("truncated"), std::string::npos) << e;
-}
-
-TEST_F(EtcdFakeServer, GarbageStatusLineIsMalformedReply) {
-  FakeServer s("SMTP ready\r\n\r\n");
-  auto c = client(s);
-  auto e = range_error(c);
-  EXPECT_TRUE(e.is(Errc::kMalformedReply)) << e;
-}
-
-TEST_F(EtcdFakeServer, NonGatewayErrorPageIsMalformedReplyWithStatus) {
-  FakeServer s("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 5\r\n\r\nproxy");
-  auto c = client(s);
-  auto e = put_error(c);
-  EXPECT_TRUE(e.is(Errc::kMalformedReply)) << e;
-  EXPECT_NE(e.detail.find("502"), std::string::npos) << e;
-}
-
-TEST_F(EtcdFakeServer, OversizedBodyIsTooLarge) {
-  FakeServer s(http_reply("200 OK", std::string(4096, ' ')));
-  auto c = client(s, 1024);
-  auto e = put_error(c);
-  EXPECT_TRUE(e.is(Errc::kTooLarge)) << e;
+// Replies a real etcd never sends; each must give the typed error, with the detail named.
+TEST_F(EtcdFakeServer, BadRepliesGiveTypedErrors) {
+  struct Case {
+    const char* what;
+    std::string reply;
+    bool write;  // put (a write) or range (a read)
+    Errc want;
+    const char* detail;  // a substring of the error's detail, or ""
+  };
+  const Case kCases[] = {
+      {"non-JSON body", http_reply("200 OK", "not json at all"), false, Errc::kMalformedReply, ""},
+      {"non-JSON body to a write", http_reply("200 OK", "not json at all"), true,
+       Errc::kMalformedReply, ""},
+      {"wrong field types", http_reply("200 OK", R"({"header":{"revision":true},"kvs":"nope"})"),
+       false, Errc::kMalformedReply, ""},
+      {"truncated body", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"header\":{\"rev", false,
+       Errc::kMalformedReply, "truncated"},
+      {"garbage status line", "SMTP ready\r\n\r\n", false, Errc::kMalformedReply, ""},
+      {"non-gateway error page", "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 5\r\n\r\nproxy", true,
+       Errc::kMalformedReply, "502"},
+      {"body over the limit", http_reply("200 OK", std::string(4096, ' ')), true, Errc::kTooLarge,
+       ""},
+  };
+  for (const auto& c : kCases) {
+    FakeServer s(c.reply);
+    auto client = this->client(s, /*body_limit=*/1024);
+    Error e = c.write ? put_error(client) : range_error(client);
+    EXPECT_TRUE(e.is(c.want)) << c.what << ": " << e;
+    EXPECT_NE(e.detail.find(c.detail), std::string::npos) << c.what << ": " << e;
+  }
 }
 
 TEST_F(EtcdFakeServer, StalledServerHitsTheDeadline) {
