@@ -120,15 +120,14 @@ Task<Result<std::string>> Client::State::attempt(std::size_t i, std::string_view
   co_return codec::to_error(codec::decode_gateway_error(resp->result_int(), resp->body()));
 }
 
-Task<Result<void>> Client::State::authenticate(std::size_t i, Deadline deadline) {
+Task<Result<void>> Client::State::ensure_token(std::size_t i, Deadline deadline) {
+  if (options.username.empty() || !token.empty())
+    co_return Result<void>();
   json body{{"name", options.username}, {"password", options.password}};
   bool maybe_sent = false;
-  std::string saved = std::exchange(token, {});
   auto r = co_await attempt(i, "/v3/auth/authenticate", body.dump(), deadline, maybe_sent);
-  if (!r) {
-    token = saved;
+  if (!r)
     co_return r.error();
-  }
   auto t = codec::decode_auth_token(*r);
   if (!t)
     co_return t.error();
@@ -178,15 +177,12 @@ Task<Result<std::string>> Client::State::call(std::string_view path, std::string
     }
     const std::size_t i = pick();
     const Deadline attempt_deadline = std::min(deadline, Clock::now() + options.attempt_timeout);
-    if (!options.username.empty() && token.empty()) {
-      auto a = co_await authenticate(i, attempt_deadline);
-      if (!a) {
-        if (a.error().is(Errc::kAuthFailed))
-          co_return a.error();
-        last = a.error();
-        mark_failed(i);
-        continue;
-      }
+    if (auto a = co_await ensure_token(i, attempt_deadline); !a) {
+      if (a.error().is(Errc::kAuthFailed))
+        co_return a.error();
+      last = a.error();
+      mark_failed(i);
+      continue;
     }
     bool maybe_sent = false;
     auto r = co_await attempt(i, path, body, attempt_deadline, maybe_sent);

@@ -161,34 +161,6 @@ auto decode(std::string_view body, F&& decode) -> Result<decltype(decode(std::de
   }
 }
 
-const char* sort_order_name(SortOrder o) {
-  switch (o) {
-    case SortOrder::kNone:
-      return "NONE";
-    case SortOrder::kAscend:
-      return "ASCEND";
-    case SortOrder::kDescend:
-      return "DESCEND";
-  }
-  return "NONE";
-}
-
-const char* sort_target_name(SortTarget t) {
-  switch (t) {
-    case SortTarget::kKey:
-      return "KEY";
-    case SortTarget::kVersion:
-      return "VERSION";
-    case SortTarget::kCreate:
-      return "CREATE";
-    case SortTarget::kMod:
-      return "MOD";
-    case SortTarget::kValue:
-      return "VALUE";
-  }
-  return "KEY";
-}
-
 json encode_compare(const Compare& c) {
   static constexpr const char* kOps[] = {"EQUAL", "GREATER", "LESS", "NOT_EQUAL"};
   json j{{"result", kOps[static_cast<int>(c.op)]}, {"key", to_base64(c.key)}};
@@ -230,8 +202,11 @@ json encode(const RangeRequest& r) {
   if (r.revision != 0)
     j["revision"] = std::to_string(r.revision);
   if (r.sort_order != SortOrder::kNone) {
-    j["sort_order"] = sort_order_name(r.sort_order);
-    j["sort_target"] = sort_target_name(r.sort_target);
+    // Enumerator names of etcd's RangeRequest.SortOrder and SortTarget, in our enums' order.
+    static constexpr const char* kOrders[] = {"NONE", "ASCEND", "DESCEND"};
+    static constexpr const char* kTargets[] = {"KEY", "VERSION", "CREATE", "MOD", "VALUE"};
+    j["sort_order"] = kOrders[static_cast<int>(r.sort_order)];
+    j["sort_target"] = kTargets[static_cast<int>(r.sort_target)];
   }
   if (r.serializable)
     j["serializable"] = true;

@@ -39,7 +39,8 @@ struct Client::State {
   // gateway's error. `maybe_sent` tells whether the request may have reached the member.
   Task<Result<std::string>> attempt(std::size_t i, std::string_view path, const std::string& body,
                                     Deadline deadline, bool& maybe_sent);
-  Task<Result<void>> authenticate(std::size_t i, Deadline deadline);
+  // Gets an auth token from member i when username/password auth is configured and none is held.
+  Task<Result<void>> ensure_token(std::size_t i, Deadline deadline);
 
   // The failover loop: tries members until one answers, the deadline passes, or an error that
   // retrying cannot fix. Returns the body of a 200 reply.

@@ -56,14 +56,11 @@ Task<Result<void>> Watch::open_stream() {
     }
     const std::size_t i = s.pick();
     const Deadline deadline = Clock::now() + s.options.attempt_timeout;
-    if (!s.options.username.empty() && s.token.empty()) {
-      auto a = co_await s.authenticate(i, deadline);
-      if (!a) {
-        if (a.error().is(Errc::kAuthFailed))
-          co_return a.error();
-        s.mark_failed(i);
-        continue;
-      }
+    if (auto a = co_await s.ensure_token(i, deadline); !a) {
+      if (a.error().is(Errc::kAuthFailed))
+        co_return a.error();
+      s.mark_failed(i);
+      continue;
     }
     auto d = co_await s.dial(i, deadline);
     if (!d) {
