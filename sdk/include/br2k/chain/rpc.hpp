@@ -18,10 +18,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace br2k::chain {
 
 using Json = nlohmann::json;
+
+// Result<Json> holding a value. nlohmann::json converts implicitly to nearly any type (Error
+// included), which makes Result<Json>'s converting constructors ambiguous: say which side it is.
+inline Result<Json> json_value(Json value) {
+  return Result<Json>(boost::system::in_place_value, std::move(value));
+}
 
 // The "error" member of a JSON-RPC response: the node answered and refused. For eth_call and
 // eth_estimateGas of a reverting call, `data` holds the revert data as a hex string.
@@ -76,8 +83,7 @@ class Rpc {
   // eth_subscribe with `params` (["logs", {filter}] or ["newHeads"]) on a WebSocket endpoint.
   // Errors: as request(); kUnavailable also when no WebSocket endpoint is configured or works;
   // kServerError when the node refuses the subscription.
-  virtual Task<Result<std::unique_ptr<Subscription>>> subscribe(Json params,
-                                                                Deadline deadline) = 0;
+  virtual Task<Result<std::unique_ptr<Subscription>>> subscribe(Json params, Deadline deadline) = 0;
 };
 
 // request() whose error object becomes Error{kServerError, "<method>: <code> <message>"}.
