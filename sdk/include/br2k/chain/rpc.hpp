@@ -56,8 +56,10 @@ class Subscription {
 
   // The next notification's `result` (a log object for "logs", a block header for "newHeads").
   // Waits until `deadline`; kDeadlineExceeded leaves the subscription usable.
-  // Errors: kDeadlineExceeded, kUnavailable (connection lost: the subscription is over),
-  // kCancelled (after close()), kMalformedReply.
+  // Errors: kDeadlineExceeded, kUnavailable (connection lost, or the consumer fell too far
+  // behind: the subscription is over), kCancelled (after close()), kMalformedReply, kTooLarge (a
+  // notification over the size limit). Notifications received before a loss are delivered first.
+  // REQUIRES: one next() at a time.
   virtual Task<Result<Json>> next(Deadline deadline) = 0;
   // Ends the subscription; a pending next() completes with kCancelled.
   virtual void close() = 0;
