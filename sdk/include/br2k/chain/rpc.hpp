@@ -18,10 +18,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace br2k::chain {
 
 using Json = nlohmann::json;
+
+// Result<Json> holding a value. nlohmann::json converts implicitly to nearly any type (Error
+// included), which makes Result<Json>'s converting constructors ambiguous: say which side it is.
+inline Result<Json> json_value(Json value) {
+  return Result<Json>(boost::system::in_place_value, std::move(value));
+}
 
 // The "error" member of a JSON-RPC response: the node answered and refused. For eth_call and
 // eth_estimateGas of a reverting call, `data` holds the revert data as a hex string.
@@ -49,8 +56,10 @@ class Subscription {
 
   // The next notification's `result` (a log object for "logs", a block header for "newHeads").
   // Waits until `deadline`; kDeadlineExceeded leaves the subscription usable.
-  // Errors: kDeadlineExceeded, kUnavailable (connection lost: the subscription is over),
-  // kCancelled (after close()), kMalformedReply.
+  // Errors: kDeadlineExceeded, kUnavailable (connection lost, or the consumer fell too far
+  // behind: the subscription is over), kCancelled (after close()), kMalformedReply, kTooLarge (a
+  // notification over the size limit). Notifications received before a loss are delivered first.
+  // REQUIRES: one next() at a time.
   virtual Task<Result<Json>> next(Deadline deadline) = 0;
   // Ends the subscription; a pending next() completes with kCancelled.
   virtual void close() = 0;
@@ -76,8 +85,7 @@ class Rpc {
   // eth_subscribe with `params` (["logs", {filter}] or ["newHeads"]) on a WebSocket endpoint.
   // Errors: as request(); kUnavailable also when no WebSocket endpoint is configured or works;
   // kServerError when the node refuses the subscription.
-  virtual Task<Result<std::unique_ptr<Subscription>>> subscribe(Json params,
-                                                                Deadline deadline) = 0;
+  virtual Task<Result<std::unique_ptr<Subscription>>> subscribe(Json params, Deadline deadline) = 0;
 };
 
 // request() whose error object becomes Error{kServerError, "<method>: <code> <message>"}.
