@@ -118,7 +118,8 @@ Result<PrivateKey> PrivateKey::from_file(const std::filesystem::path& path) {
   // POSIX read into a stack buffer rather than an ifstream: a stream's own buffer would keep a
   // copy of the key in heap memory this code cannot zero.
   const std::string where = "private key file " + path.string();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below as not regular.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT || err == ENOTDIR)

@@ -1,6 +1,7 @@
 // secp256k1 keys: loading (hex, file, environment), addresses, signing and recovery, and that key
 // material never appears in error messages.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <br2k/eth/key.hpp>
@@ -141,10 +142,17 @@ TEST(PrivateKey, FromFile_RefusesBadContentWithoutEchoingIt) {
   }
 }
 
-TEST(PrivateKey, FromFile_RefusesDirectoriesAndLargeFiles) {
+TEST(PrivateKey, FromFile_RefusesDirectoriesFifosAndLargeFiles) {
   auto dir = PrivateKey::from_file(std::filesystem::temp_directory_path());
   ASSERT_FALSE(dir);
   EXPECT_TRUE(dir.error().is(Errc::kInvalidArgument)) << dir.error();
+
+  TempFile fifo("");
+  std::filesystem::remove(fifo.path());
+  ASSERT_EQ(::mkfifo(fifo.path().c_str(), 0600), 0);
+  auto from_fifo = PrivateKey::from_file(fifo.path());  // must not wait for a writer
+  ASSERT_FALSE(from_fifo);
+  EXPECT_TRUE(from_fifo.error().is(Errc::kInvalidArgument)) << from_fifo.error();
 
   TempFile large(std::string(kAnvilKey) + std::string(5000, ' '));
   auto key = PrivateKey::from_file(large.path());
