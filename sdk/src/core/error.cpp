@@ -39,6 +39,8 @@ class Category final : public boost::system::error_category {
         return "server error";
       case Errc::kTooLarge:
         return "too large";
+      case Errc::kReverted:
+        return "reverted";
     }
     return "unknown br2k error " + std::to_string(ev);
   }

@@ -45,6 +45,10 @@ enum class Errc {
   kServerError = 12,
   // A request or reply exceeded a configured size limit.
   kTooLarge = 13,
+  // A chain node executed the call or transaction and it reverted; the detail is the decoded
+  // reason ("StaleEpoch(id=0x.., given=3, current=5)", "Error(\"text\")"); see
+  // br2k::chain::revert_name.
+  kReverted = 14,
 };
 
 const boost::system::error_category& br2k_category() noexcept;

@@ -1,0 +1,569 @@
+// ServiceClient: leader resolution, retries with backoff and a retry budget, claims.
+// See service_client.hpp for the behaviour.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/field.hpp>
+#include <br2k/chain/tx_sender.hpp>
+#include <br2k/client/service_client.hpp>
+#include <br2k/registry/watcher.hpp>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+
+namespace br2k::client {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using registry::Location;
+
+namespace {
+
+constexpr std::string_view kLeaderHeader = "BR2K-Leader";
+constexpr std::string_view kEpochHeader = "BR2K-Epoch";
+constexpr std::string_view kReplicasHeader = "BR2K-Replicas";
+constexpr std::string_view kIdempotencyHeader = "Idempotency-Key";
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view s) {
+  std::uint64_t v = 0;
+  if (s.empty() || s.size() > 19)
+    return std::nullopt;
+  for (char c : s) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+bool is_idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE" || method == "TRACE";
+}
+
+struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State> {
+  State(asio::any_io_executor ex, ServiceClientOptions o)
+      : executor(std::move(ex)),
+        options(std::move(o)),
+        rpc(std::make_unique<chain::RpcClient>(executor, options.rpc)),
+        registry(*rpc, options.registry),
+        rng(std::random_device{}()) {
+    if (options.tls)
+      tls = net::make_tls_context(*options.tls);
+    tokens = options.retry_budget_burst;
+    refilled = Clock::now();
+    if (options.claim_key) {
+      chain::TxSenderOptions sender_options;
+      sender_options.chain_id = options.rpc.chain_id;
+      sender_options.custom_errors = registry::registry_errors();
+      claim_sender = std::make_unique<chain::TxSender>(*rpc, options.claim_key, sender_options);
+      claim_registry.emplace(*rpc, options.registry, claim_sender.get());
+    }
+  }
+
+  asio::any_io_executor executor;
+  ServiceClientOptions options;
+  std::unique_ptr<chain::RpcClient> rpc;
+  registry::RegistryClient registry;
+  std::unique_ptr<chain::TxSender> claim_sender;
+  std::optional<registry::RegistryClient> claim_registry;
+  std::shared_ptr<asio::ssl::context> tls;
+  std::shared_ptr<registry::Watcher> watcher;
+  bool stopped = false;
+
+  // Where requests go.
+  std::optional<Location> current;
+  std::vector<std::string> replicas;  // from BR2K-Replicas; asked for hints when the leader fails
+  std::size_t next_replica = 0;
+  std::set<asio::steady_timer*> waiters;  // wait_change() timers, cancelled on a change
+  std::function<void(const std::optional<Location>&, const Location&, Source)> on_change;
+
+  // Chain lookups: one at a time, not more often than every lookup_interval.
+  bool lookup_running = false;
+  Deadline last_lookup{};
+  static constexpr auto kLookupInterval = std::chrono::milliseconds(200);
+
+  // Unreachability and claims.
+  std::optional<Clock::time_point> unreachable_since;
+  std::set<std::pair<std::string, std::uint64_t>> claimed;
+  std::optional<Clock::time_point> last_claim;
+
+  // Retry budget (token bucket).
+  double tokens = 0;
+  Clock::time_point refilled;
+
+  std::map<std::string, std::vector<std::unique_ptr<net::HttpConnection>>> idle;
+  std::mt19937_64 rng;
+  ClientStats stats;
+
+  // ---------------------------------------------------------------------------------------------
+  // Locations
+
+  // Offers a location; returns whether requests now go there.
+  bool offer(const Location& l, Source source) {
+    if (current && l.epoch < current->epoch) {
+      ++stats.stale_ignored;
+      spdlog::debug("br2k client: ignoring {} at epoch {} (have epoch {})", l.url, l.epoch,
+                    current->epoch);
+      return false;
+    }
+    if (current && l.epoch == current->epoch)
+      return false;  // same leader (or a conflict)
+    auto old = current;
+    current = l;
+    if (old && old->url != l.url)
+      ++stats.failovers;
+    if (source == Source::kHint)
+      ++stats.hints;
+    unreachable_since.reset();
+    spdlog::info("br2k client: service {} at {} (epoch {}, from {})",
+                 registry::to_string(options.service), l.url, l.epoch,
+                 source == Source::kEvent  ? "event"
+                 : source == Source::kHint ? "replica"
+                                           : "chain");
+    wake_waiters();
+    if (on_change)
+      on_change(old, l, source);
+    return true;
+  }
+
+  // Learns from a reply's BR2K headers.
+  void learn(const net::HttpResponse& r, const std::string& from_url) {
+    if (auto it = r.find(kReplicasHeader); it != r.end()) {
+      std::vector<std::string> list;
+      std::string_view v(it->value().data(), it->value().size());
+      while (!v.empty()) {
+        auto comma = v.find(',');
+        auto item = trim(v.substr(0, comma));
+        if (!item.empty() && net::parse_url(item))
+          list.push_back(std::move(item));
+        if (comma == std::string_view::npos)
+          break;
+        v.remove_prefix(comma + 1);
+      }
+      if (!list.empty() && list.size() <= 64)
+        replicas = std::move(list);
+    }
+    auto epoch_it = r.find(kEpochHeader);
+    std::optional<std::uint64_t> epoch;
+    if (epoch_it != r.end())
+      epoch = parse_u64(trim(epoch_it->value()));
+    auto leader_it = r.find(kLeaderHeader);
+    std::string leader = leader_it != r.end() ? trim(leader_it->value()) : std::string();
+    if (leader.empty() && r.result_int() != 307 && r.result_int() != 503)
+      leader = from_url;
+    if (!leader.empty() && epoch && net::parse_url(leader))
+      offer({leader, *epoch}, Source::kHint);
+  }
+
+  // Looks the location up on chain in the background (coalesced and rate-limited).
+  void refresh_from_chain() {
+    if (lookup_running || stopped || Clock::now() - last_lookup < kLookupInterval)
+      return;
+    lookup_running = true;
+    last_lookup = Clock::now();
+    asio::co_spawn(
+        executor,
+        [self = shared_from_this()]() -> Task<void> {
+          ++self->stats.chain_lookups;
+          auto l = co_await self->registry.get_service_location(
+              self->options.service, Clock::now() + self->options.rpc.attempt_timeout * 2);
+          self->lookup_running = false;
+          if (self->stopped)
+            co_return;
+          if (l)
+            self->offer(*l, Source::kChain);
+          else
+            spdlog::debug("br2k client: getServiceLocation: {}", l.error().message());
+        },
+        asio::detached);
+  }
+
+  void wake_waiters() {
+    for (auto* t : waiters)
+      t->cancel();
+  }
+
+  // Waits until the location changes, the client stops, or `until`.
+  Task<void> wait_change(Deadline until) {
+    asio::steady_timer timer(executor, until);
+    waiters.insert(&timer);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    waiters.erase(&timer);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Failures and claims
+
+  void note_failure(const std::string& url) {
+    if (!current || current->url != url)
+      return;
+    auto now = Clock::now();
+    if (!unreachable_since)
+      unreachable_since = now;
+    refresh_from_chain();
+    if (!claim_registry || now - *unreachable_since < options.claim_after)
+      return;
+    auto key = std::make_pair(current->url, current->epoch);
+    if (claimed.count(key))
+      return;
+    if (last_claim && now - *last_claim < options.claim_interval)
+      return;
+    claimed.insert(key);
+    last_claim = now;
+    asio::co_spawn(
+        executor,
+        [self = shared_from_this(), failed = *current]() -> Task<void> {
+          co_await self->claim(failed);
+        },
+        asio::detached);
+  }
+
+  Task<void> claim(Location failed) {
+    // A newer location may already be on chain: then there is nothing to claim.
+    auto deadline = Clock::now() + std::chrono::seconds(60);
+    auto onchain = co_await registry.get_service_location(options.service, deadline);
+    if (onchain && onchain->epoch > failed.epoch) {
+      offer(*onchain, Source::kChain);
+      co_return;
+    }
+    spdlog::warn("br2k client: service {} unreachable at {} (epoch {}) for {} ms; sending a claim",
+                 registry::to_string(options.service), failed.url, failed.epoch,
+                 options.claim_after.count());
+    auto r = co_await claim_registry->send_claim(options.service, failed.url, failed.epoch,
+                                                 options.claim_reason, deadline);
+    if (r) {
+      ++stats.claims_sent;
+      spdlog::info("br2k client: claim sent in block {}", r->block_number);
+    } else {
+      ++stats.claims_failed;
+      spdlog::warn("br2k client: claim failed: {}", r.error().message());
+      // StaleClaim: the location moved on; the watcher or a lookup will bring it. Anything
+      // else (chain unreachable): allow another try after claim_interval.
+      if (chain::revert_name(r.error()) != "StaleClaim")
+        claimed.erase(std::make_pair(failed.url, failed.epoch));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Retry budget and backoff
+
+  Task<bool> take_retry_token(Deadline deadline) {
+    for (;;) {
+      auto now = Clock::now();
+      double secs = std::chrono::duration<double>(now - refilled).count();
+      tokens =
+          std::min(options.retry_budget_burst, tokens + secs * options.retry_budget_per_second);
+      refilled = now;
+      if (tokens >= 1) {
+        tokens -= 1;
+        co_return true;
+      }
+      auto wait = std::chrono::duration<double>((1 - tokens) / options.retry_budget_per_second);
+      auto until = now + std::chrono::duration_cast<Clock::duration>(wait);
+      if (until >= deadline || options.retry_budget_per_second <= 0)
+        co_return false;
+      asio::steady_timer t(executor, until);
+      boost::system::error_code ec;
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopped)
+        co_return false;
+    }
+  }
+
+  void reward_success() {
+    tokens = std::min(options.retry_budget_burst, tokens + options.retry_budget_ratio);
+  }
+
+  Clock::duration backoff(int attempt) {
+    auto cap = std::min<std::int64_t>(options.backoff_max.count(), options.backoff_initial.count()
+                                                                       << std::min(attempt, 20));
+    std::uniform_int_distribution<std::int64_t> d(0, std::max<std::int64_t>(cap, 1));
+    return std::chrono::milliseconds(d(rng));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connections
+
+  Task<Result<std::unique_ptr<net::HttpConnection>>> acquire(const net::Url& url,
+                                                             Deadline deadline) {
+    auto& list = idle[url.origin()];
+    while (!list.empty()) {
+      auto c = std::move(list.back());
+      list.pop_back();
+      if (c->reusable())
+        co_return std::move(c);
+    }
+    if (url.tls() && !tls) {
+      net::TlsOptions defaults;
+      tls = net::make_tls_context(defaults);
+    }
+    auto c = std::make_unique<net::HttpConnection>(executor, url, url.tls() ? tls : nullptr,
+                                                   options.limits);
+    auto connected =
+        co_await c->connect(std::min(deadline, Clock::now() + options.connect_timeout));
+    if (!connected)
+      co_return connected.error();
+    co_return std::move(c);
+  }
+
+  void release(const net::Url& url, std::unique_ptr<net::HttpConnection> c) {
+    auto& list = idle[url.origin()];
+    if (list.size() < options.max_idle_connections && c->reusable())
+      list.push_back(std::move(c));
+  }
+};
+
+std::shared_ptr<ServiceClient> ServiceClient::create(asio::any_io_executor executor,
+                                                     ServiceClientOptions options) {
+  return std::shared_ptr<ServiceClient>(
+      new ServiceClient(std::make_shared<State>(std::move(executor), std::move(options))));
+}
+
+ServiceClient::ServiceClient(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+ServiceClient::~ServiceClient() {
+  stop();
+}
+
+void ServiceClient::start() {
+  auto& s = *state_;
+  if (s.options.follow_events) {
+    registry::WatcherOptions w;
+    w.contract = s.options.registry;
+    w.service = s.options.service;
+    w.claims = false;
+    w.confirmations = s.options.confirmations;
+    w.poll_interval = s.options.event_poll_interval;
+    s.watcher = registry::Watcher::create(
+        s.executor, *s.rpc, w, [weak = std::weak_ptr<State>(state_)](const registry::Event& e) {
+          auto self = weak.lock();
+          if (!self || e.log.removed)
+            return;  // a reorg never lowers the epoch seen
+          if (const auto* n = std::get_if<registry::NewLocationEvent>(&e.body)) {
+            ++self->stats.events;
+            self->offer({n->location, n->epoch}, Source::kEvent);
+          }
+        });
+    s.watcher->start();
+  }
+  s.refresh_from_chain();
+}
+
+void ServiceClient::stop() {
+  auto& s = *state_;
+  if (s.stopped)
+    return;
+  s.stopped = true;
+  if (s.watcher)
+    s.watcher->stop();
+  s.wake_waiters();
+  for (auto& [origin, list] : s.idle)
+    for (auto& c : list)
+      c->close();
+  s.idle.clear();
+}
+
+std::optional<Location> ServiceClient::location() const {
+  return state_->current;
+}
+
+const ClientStats& ServiceClient::stats() const {
+  return state_->stats;
+}
+
+void ServiceClient::on_location_change(
+    std::function<void(const std::optional<Location>&, const Location&, Source)> callback) {
+  state_->on_change = std::move(callback);
+}
+
+std::vector<chain::EndpointHealth> ServiceClient::rpc_health() const {
+  return state_->rpc->health();
+}
+
+Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
+                                                       RequestOptions options) {
+  auto state = state_;  // alive for the whole request
+  auto& s = *state;
+  const Deadline deadline = options.deadline.value_or(Clock::now() + s.options.request_timeout);
+  ++s.stats.requests;
+  const std::string method(request.method_string());
+  bool has_key = request.find(kIdempotencyHeader) != request.end();
+  if (!has_key && options.add_idempotency_key && !is_idempotent(method)) {
+    std::uniform_int_distribution<std::uint64_t> d;
+    std::array<std::uint8_t, 16> id;
+    for (int i = 0; i < 2; ++i) {
+      auto v = d(s.rng);
+      std::memcpy(id.data() + 8 * i, &v, 8);
+    }
+    id[6] = static_cast<std::uint8_t>((id[6] & 0x0f) | 0x40);  // UUID version 4
+    id[8] = static_cast<std::uint8_t>((id[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    auto hex = to_hex(id);
+    request.set(kIdempotencyHeader, hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" +
+                                        hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
+                                        hex.substr(20));
+    has_key = true;
+  }
+  const bool retry_after_send = has_key || is_idempotent(method);
+  const std::string target(request.target());
+
+  Error last(Errc::kUnavailable, "no location known for the service");
+  bool maybe_applied = false;
+  std::string next_url;  // a replica to ask, or a hint to follow, for the next attempt only
+  int attempt = 0;
+  int quick_redirects = 0;
+  auto fail = [&](Error e) {
+    ++s.stats.failed;
+    if (maybe_applied && !retry_after_send && e.is(Errc::kDeadlineExceeded))
+      e.code = make_error_code(Errc::kOutcomeUnknown);
+    return e;
+  };
+
+  for (;;) {
+    if (s.stopped)
+      co_return fail(Error(Errc::kCancelled, "client stopped"));
+    if (Clock::now() >= deadline)
+      co_return fail(
+          Error(Errc::kDeadlineExceeded, "no reply before the deadline; last: " + last.message()));
+    // Where to: a one-off hint or replica, else the current location, else wait for one.
+    std::string url = std::exchange(next_url, std::string());
+    if (url.empty() && s.current)
+      url = s.current->url;
+    if (url.empty()) {
+      s.refresh_from_chain();
+      co_await s.wait_change(std::min(deadline, Clock::now() + std::chrono::milliseconds(250)));
+      continue;
+    }
+    auto parsed = net::parse_url(url);
+    if (!parsed) {
+      last = Error(Errc::kInvalidArgument, "location " + url + ": " + parsed.error().detail);
+      if (s.current && s.current->url == url) {
+        // A malformed location on chain: only a newer one can help.
+        s.refresh_from_chain();
+        co_await s.wait_change(std::min(deadline, Clock::now() + s.options.backoff_max));
+      }
+      continue;
+    }
+
+    ++s.stats.attempts;
+    const Deadline attempt_deadline = std::min(deadline, Clock::now() + s.options.attempt_timeout);
+    bool sent = false;
+    Result<net::HttpResponse> reply = Error(Errc::kUnavailable);
+    auto conn = co_await s.acquire(*parsed, attempt_deadline);
+    if (conn) {
+      net::HttpRequest copy = request;
+      std::string base = parsed->target == "/" ? std::string() : parsed->target;
+      if (!base.empty() && base.back() == '/')
+        base.pop_back();
+      copy.target(base + target);
+      copy.set(http::field::host, parsed->host_header());
+      copy.keep_alive(true);
+      copy.prepare_payload();
+      reply = co_await (*conn)->exchange(copy, attempt_deadline, sent);
+      if (reply)
+        s.release(*parsed, std::move(*conn));
+    } else {
+      reply = conn.error();
+    }
+
+    bool retry_now = false;
+    std::optional<Clock::duration> wait;
+    if (!reply) {
+      last = reply.error();
+      if (reply.error().is(Errc::kTooLarge))
+        co_return fail(reply.error());
+      if (sent) {
+        maybe_applied = true;
+        if (!retry_after_send) {
+          ++s.stats.failed;
+          co_return Error(Errc::kOutcomeUnknown,
+                          method + " " + target + " may have been applied: " + last.message());
+        }
+      }
+      s.note_failure(url);
+      // Ask a replica where the leader is now.
+      for (std::size_t i = 0; i < s.replicas.size(); ++i) {
+        const auto& r = s.replicas[s.next_replica++ % s.replicas.size()];
+        if (r != url) {
+          next_url = r;
+          break;
+        }
+      }
+      wait = s.backoff(attempt);
+    } else {
+      const auto status = reply->result_int();
+      s.learn(*reply, url);
+      if (status == 307 || status == 308) {
+        auto it = reply->find(kLeaderHeader);
+        std::string hint = it != reply->end() ? trim(it->value()) : std::string();
+        if (hint.empty()) {
+          if (auto loc = reply->find(http::field::location); loc != reply->end()) {
+            // A plain redirect: the same path on another origin.
+            auto to = net::parse_url(trim(loc->value()));
+            if (to)
+              hint = to->origin();
+          }
+        }
+        last = Error(Errc::kUnavailable, url + " redirected to " + hint);
+        if (!hint.empty() && hint != url) {
+          // Follow it once; if it was a BR2K hint with an epoch, learn() already made it current.
+          if (!s.current || s.current->url != hint)
+            next_url = hint;
+          retry_now = ++quick_redirects <= 3;
+        }
+        if (!retry_now)
+          wait = s.backoff(attempt);
+      } else if (status == 503) {
+        last = Error(Errc::kUnavailable, url + " answered 503");
+        if (s.current && s.current->url == url)
+          s.note_failure(url);
+        wait = s.backoff(attempt);
+        if (auto ra = reply->find(http::field::retry_after); ra != reply->end()) {
+          if (auto secs = parse_u64(trim(ra->value())))
+            wait = std::min<Clock::duration>(*wait, std::chrono::seconds(*secs));
+        }
+      } else {
+        // The leader's answer, whatever it is.
+        if (s.current && s.current->url == url)
+          s.unreachable_since.reset();
+        s.reward_success();
+        ++s.stats.succeeded;
+        co_return std::move(*reply);
+      }
+    }
+
+    ++attempt;
+    ++s.stats.retries;
+    if (!co_await s.take_retry_token(deadline))
+      co_return fail(Error(Errc::kDeadlineExceeded,
+                           "retry budget exhausted before the deadline; last: " + last.message()));
+    if (!retry_now && wait) {
+      auto until = std::min(deadline, Clock::now() + *wait);
+      if (!next_url.empty()) {
+        // Asking a replica is cheap: do not wait the whole backoff for it.
+        until = std::min(until, Clock::now() + std::chrono::milliseconds(5));
+      }
+      co_await s.wait_change(until);
+    }
+  }
+}
+
+}  // namespace br2k::client
