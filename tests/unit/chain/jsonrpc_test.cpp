@@ -29,7 +29,7 @@ TEST(JsonRpc, MethodIsEscaped) {
 }
 
 TEST(JsonRpc, DecodesResult) {
-  // anvil 0.2.0: eth_chainId.
+  // Captured from anvil 1.7.1: eth_chainId.
   auto r = decode_reply(std::string_view(R"({"jsonrpc":"2.0","id":1,"result":"0x7a69"})"), 1);
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ(r->result, "0x7a69");
@@ -37,7 +37,7 @@ TEST(JsonRpc, DecodesResult) {
 }
 
 TEST(JsonRpc, NullResultIsAResult) {
-  // eth_getTransactionReceipt of a pending transaction.
+  // Captured from anvil 1.7.1: eth_getTransactionReceipt of an unknown transaction.
   auto r = decode_reply(std::string_view(R"({"jsonrpc":"2.0","id":3,"result":null})"), 3);
   ASSERT_TRUE(r) << r.error();
   EXPECT_TRUE(r->result.is_null());
@@ -58,6 +58,7 @@ TEST(JsonRpc, DecodesErrorObjectWithData) {
 }
 
 TEST(JsonRpc, ErrorWithoutDataHasNullData) {
+  // Captured from anvil 1.7.1: an unknown method.
   auto r = decode_reply(
       std::string_view(
           R"({"jsonrpc":"2.0","id":2,"error":{"code":-32601,"message":"Method not found"}})"),
@@ -69,13 +70,14 @@ TEST(JsonRpc, ErrorWithoutDataHasNullData) {
 }
 
 TEST(JsonRpc, NullIdIsAcceptedWithAnError) {
-  // Section 5: a node that could not read the request's id answers with id null.
+  // Section 5: a node that could not read the request's id answers with id null. Captured from
+  // anvil 1.7.1, sent a body that is not JSON.
   auto r = decode_reply(
       std::string_view(
-          R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}})"),
+          R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid request"}})"),
       4);
   ASSERT_TRUE(r) << r.error();
-  EXPECT_EQ(r->error->code, -32700);
+  EXPECT_EQ(r->error->code, -32600);
 }
 
 TEST(JsonRpc, BadRepliesAreMalformed) {
@@ -133,7 +135,7 @@ TEST(JsonRpc, ResultIsMovedNotCopied) {
 }
 
 TEST(JsonRpc, DecodesNotification) {
-  // anvil 0.2.0: a newHeads notification (header trimmed).
+  // A newHeads notification in the shape of geth's pubsub documentation (header trimmed).
   Json message = Json::parse(
       R"({"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x9cef478923ff08bf67fde6c64013158d","result":{"number":"0x1b4","hash":"0xdc0818cf"}}})");
   ASSERT_TRUE(is_notification(message));
