@@ -201,6 +201,7 @@ Task<Result<RpcReply>> RpcClient::State::attempt_http(std::size_t i, const std::
     if (!conn->reusable())
       conn.reset();
   }
+  const bool reused = conn != nullptr;
   if (!conn) {
     auto d = co_await dial_http(i, deadline);
     if (!d)
@@ -214,6 +215,15 @@ Task<Result<RpcReply>> RpcClient::State::attempt_http(std::size_t i, const std::
   req.body() = body;
   bool maybe_sent = false;
   auto resp = co_await conn->exchange(req, deadline, maybe_sent);
+  if (!resp && reused && resp.error().is(Errc::kUnavailable)) {
+    // The node may have closed the idle keep-alive connection just as it was taken (before
+    // reusable() could see it): that says nothing about the node, so retry once on a fresh one.
+    auto d = co_await dial_http(i, deadline);
+    if (!d)
+      co_return d.error();
+    conn = std::move(*d);
+    resp = co_await conn->exchange(req, deadline, maybe_sent);
+  }
   if (!resp)
     co_return resp.error();
   // `i` may have failed (its pool cleared) while this attempt was in flight; a connection that is
@@ -263,6 +273,7 @@ Task<Result<RpcReply>> RpcClient::State::attempt_ws(std::size_t i, const std::st
     if (!conn->reusable())
       conn.reset();
   }
+  const bool reused = conn != nullptr;
   if (!conn) {
     auto d = co_await dial_ws(i, deadline);
     if (!d)
@@ -270,6 +281,14 @@ Task<Result<RpcReply>> RpcClient::State::attempt_ws(std::size_t i, const std::st
     conn = std::move(*d);
   }
   auto reply = co_await exchange_ws(*conn, body, id, deadline, nullptr);
+  if (!reply && reused && reply.error().is(Errc::kUnavailable)) {
+    // As for HTTP: an idle connection the node closed is no sign of a failing node.
+    auto d = co_await dial_ws(i, deadline);
+    if (!d)
+      co_return d.error();
+    conn = std::move(*d);
+    reply = co_await exchange_ws(*conn, body, id, deadline, nullptr);
+  }
   if (reply && conn->reusable() && endpoints[i].idle_ws.size() < options.max_idle_connections)
     endpoints[i].idle_ws.push_back(std::move(conn));
   co_return std::move(reply);
@@ -350,7 +369,9 @@ Task<Result<RpcReply>> RpcClient::request(std::string method, Json params, Deadl
       s->succeeded(i);
       co_return std::move(reply);
     }
-    Error e(reply.error().code, s->with_label(i, reply.error().detail));
+    // A chain mismatch names its endpoint already.
+    Error e(reply.error().code,
+            wrong_chain ? reply.error().detail : s->with_label(i, reply.error().detail));
     if (e.is(Errc::kTooLarge))
       co_return e;  // every node would send the same reply
     if (Clock::now() >= deadline && !e.is(Errc::kMalformedReply)) {

@@ -190,7 +190,9 @@ Task<Result<std::unique_ptr<Subscription>>> RpcClient::subscribe(Json params, De
       s->succeeded(i);
       co_return std::move(sub);
     }
-    Error e(sub.error().code, s->with_label(i, sub.error().detail));
+    // A chain mismatch names its endpoint already.
+    Error e(sub.error().code,
+            wrong_chain ? sub.error().detail : s->with_label(i, sub.error().detail));
     if (e.is(Errc::kServerError) || e.is(Errc::kTooLarge))
       co_return e;  // the node answered; another would answer the same
     if (Clock::now() >= deadline && !e.is(Errc::kMalformedReply))
