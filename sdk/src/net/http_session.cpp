@@ -58,6 +58,20 @@ bool is_http_error(const boost::system::error_code& ec) {
   return ec.category() == make_error_code(http::error::end_of_stream).category();
 }
 
+// Whether the unparsed request line ends in a well-formed "HTTP/d.d" other than 1.0 and 1.1. Beast
+// reports such a version as bad_version, as it does a bad line ending or a space in the target;
+// only the first deserves a 505 rather than a 400.
+bool names_http_version(const beast::flat_buffer& buffer) {
+  std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+  auto eol = data.find("\r\n");
+  if (eol == std::string_view::npos || eol < 8)
+    return false;
+  std::string_view v = data.substr(eol - 8, 8);
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  return v.starts_with("HTTP/") && digit(v[5]) && v[6] == '.' && digit(v[7]) &&
+         data[eol - 9] == ' ' && v != "HTTP/1.0" && v != "HTTP/1.1";
+}
+
 std::string peer_of(const tcp::socket& s) {
   boost::system::error_code ec;
   auto ep = s.remote_endpoint(ec);
@@ -273,16 +287,16 @@ Session::ReadOutcome Session::refuse(const boost::system::error_code& ec, HttpRe
     peer_closed_ = true;  // the client stopped sending mid-request
     return ReadOutcome::kClosed;
   }
+  if (ec == http::error::bad_version && names_http_version(buffer_)) {
+    return refuse(http::status::http_version_not_supported,
+                  "HTTP version not supported; use HTTP/1.1", refusal);
+  }
   if (is_http_error(ec))
     return refuse(http::status::bad_request, "malformed request: " + ec.message(), refusal);
   return ReadOutcome::kClosed;  // reset by the client, or closed by close_now()
 }
 
 std::optional<HttpResponse> Session::check_header(const HttpRequest& req, bool& expect_continue) {
-  if (req.version() < 10 || req.version() >= 20) {
-    return error_response(http::status::http_version_not_supported,
-                          "HTTP version not supported; use HTTP/1.1");
-  }
   // RFC 9112 section 6.1: chunked must be the final coding; any other coding we cannot undo.
   // Beast de-chunks only when chunked is final and otherwise reads no body, so a request whose
   // framing it would misread is refused here, before its body is taken for the next request.

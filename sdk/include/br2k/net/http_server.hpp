@@ -82,7 +82,8 @@ struct HttpServerOptions {
   std::uint32_t header_limit = 8 * 1024;
   // Largest request body in bytes, after de-chunking; beyond it: 413.
   std::uint64_t body_limit = 1024 * 1024;
-  // From the first byte of a request (or from accepting the connection) to the end of its header.
+  // From a request's first byte to the end of its header; also how long a new connection may
+  // take to send its first byte (then it is closed without a reply).
   std::chrono::milliseconds read_header_timeout{10'000};
   // From the end of the header to the end of the body.
   std::chrono::milliseconds read_body_timeout{30'000};
