@@ -11,11 +11,10 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <br2k/core/error.hpp>
+#include <br2k/net/http_message.hpp>
 #include <br2k/net/options.hpp>
 #include <br2k/net/task.hpp>
 #include <br2k/net/url.hpp>
@@ -30,9 +29,6 @@ namespace br2k::net {
 // An OpenSSL client context for the options. Throws std::invalid_argument when a file cannot be
 // loaded: this is start-up configuration.
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const TlsOptions& options);
-
-using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
-using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
 class HttpConnection {
  public:
