@@ -1,0 +1,60 @@
+// br2k-proxy's core: a local HTTP/1.1 listener that forwards every request to the current leader
+// of a BR2K service through the failover-aware ServiceClient, so an unmodified application talking
+// plain HTTP to 127.0.0.1 never sees a failover (PROTOCOL.md, "Proxy").
+//
+// Per request: hop-by-hop headers are dropped (RFC 9110 7.6.1), an Idempotency-Key is added to a
+// non-idempotent request that lacks one (so it can be retried safely across a failover), and the
+// request is held (retried with backoff, re-resolving the leader) until the leader answers or its
+// deadline passes. At most `max_pending` requests are held at once; one more gets 503 at once.
+// Errors the proxy generates use the project's JSON error format ({"error": "..."}):
+//   504 no answer before the deadline, 502 the request may have been applied but its answer was
+//   lost (only without an Idempotency-Key), 503 the pending limit is reached or the proxy stops.
+// Routes of its own: /-/br2k/status (JSON: service, current leader and epoch, counters, RPC
+// endpoints' health) and /metrics (Prometheus).
+//
+// Thread-safety: run on one single-threaded executor (the ServiceClient's requirement).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <br2k/client/service_client.hpp>
+#include <br2k/net/http_server.hpp>
+#include <chrono>
+#include <memory>
+
+namespace br2k::proxy {
+
+struct ProxyOptions {
+  net::HttpServerOptions listen;  // address, port, limits, timeouts
+  client::ServiceClientOptions client;
+  // Requests held at once (waiting for a leader or its answer); one more gets 503.
+  std::size_t max_pending = 4096;
+  // Deadline of a forwarded request (from its arrival at the proxy).
+  std::chrono::milliseconds request_timeout{30000};
+};
+
+class Proxy {
+ public:
+  // Throws std::invalid_argument for bad configuration.
+  Proxy(boost::asio::any_io_executor executor, ProxyOptions options);
+  ~Proxy();
+  Proxy(const Proxy&) = delete;
+  Proxy& operator=(const Proxy&) = delete;
+
+  // Starts the service client and the listener. Errors: those of HttpServer::start.
+  Result<boost::asio::ip::tcp::endpoint> start();
+  // Graceful stop (SIGTERM): stops accepting, lets held requests finish until `drain_deadline`.
+  Task<void> stop(Deadline drain_deadline);
+
+  client::ServiceClient& client();
+  std::uint16_t local_port() const;
+  // What /-/br2k/status answers.
+  std::string status_json() const;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace br2k::proxy
