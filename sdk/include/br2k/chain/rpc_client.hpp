@@ -10,7 +10,9 @@
 // while it works. Each attempt on one endpoint is bounded by min(attempt_timeout, deadline). A
 // transport failure, an HTTP 5xx or 429, or a malformed reply puts the endpoint in quarantine
 // (endpoint_quarantine, doubling with each consecutive failure up to max_endpoint_quarantine) and
-// the request moves to the next endpoint. When every endpoint is quarantined, the call first tries
+// the request moves to the next endpoint (a reused keep-alive connection that fails is first
+// replaced by a fresh one: the node may just have closed it while idle). An error object in the
+// reply is an answer, not a failure. When every endpoint is quarantined, the call first tries
 // each one it has not tried yet (soonest out of quarantine first), then waits for the next
 // quarantine to end while its deadline allows, and otherwise fails with kUnavailable before the
 // deadline rather than at it.
@@ -21,7 +23,7 @@
 //
 // Chain id: with options.chain_id set, each endpoint's eth_chainId is checked before its first use
 // and again after each quarantine; an endpoint that serves another chain is quarantined like a
-// failed one, so a misconfigured or hijacked endpoint is never used.
+// failed one, so an endpoint configured for the wrong network is never used.
 //
 // Logging: endpoint switches (info) and failures (warn) through spdlog. Endpoints are logged and
 // reported without their path and query, which often hold an API key.
