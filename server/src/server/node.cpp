@@ -1,0 +1,524 @@
+// Node: lifecycle, membership and election. See node.hpp for the protocol and node_impl.hpp for
+// how the parts share state.
+#include "node_impl.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <br2k/net/url.hpp>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace br2k::server {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+
+std::string_view to_string(Role r) {
+  switch (r) {
+    case Role::kStarting:
+      return "starting";
+    case Role::kFollower:
+      return "follower";
+    case Role::kCandidate:
+      return "candidate";
+    case Role::kLeader:
+      return "leader";
+  }
+  return "unknown";
+}
+
+Task<bool> Signal::wait(Deadline until) {
+  asio::steady_timer timer(executor_, until);
+  auto it = timers_.insert(timers_.end(), &timer);
+  struct Unlink {
+    std::list<asio::steady_timer*>& list;
+    std::list<asio::steady_timer*>::iterator it;
+    ~Unlink() { list.erase(it); }
+  } unlink{timers_, it};
+  const auto generation = generation_;
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return generation != generation_;
+}
+
+void Signal::notify() {
+  ++generation_;
+  for (auto* t : timers_)
+    t->cancel();
+}
+
+Task<void> sleep_for(Clock::duration d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+namespace {
+
+void check_options(const NodeOptions& o) {
+  if (o.node_id.empty() || o.node_id.size() > 64)
+    throw std::invalid_argument("node: node_id must have 1 to 64 characters");
+  for (char c : o.node_id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+      throw std::invalid_argument("node: node_id may hold only [A-Za-z0-9._-]: " + o.node_id);
+  }
+  if (o.prefix.empty())
+    throw std::invalid_argument("node: empty etcd prefix");
+  if (o.lease_ttl_seconds < 1)
+    throw std::invalid_argument("node: lease_ttl_seconds must be at least 1");
+  if (o.max_batch_entries < 1 || o.max_batch_entries > 127)
+    throw std::invalid_argument("node: max_batch_entries must be 1..127");
+  if (o.sync_batch < 1 || o.max_pending < 1 || o.max_batch_bytes < 1024)
+    throw std::invalid_argument("node: sync_batch, max_pending, max_batch_bytes too small");
+  if (!o.advertise_url.empty() && !net::parse_url(o.advertise_url))
+    throw std::invalid_argument("node: advertise_url is not a URL: " + o.advertise_url);
+}
+
+NodeOptions checked(NodeOptions o) {
+  check_options(o);
+  return o;
+}
+
+}  // namespace
+
+Node::Impl::Impl(asio::any_io_executor ex, StateMachine& m, NodeOptions o)
+    : executor(ex),
+      machine(m),
+      options(checked(std::move(o))),
+      keys(options.prefix),
+      etcd(ex, options.etcd),
+      state(m, options.state),
+      metrics(options.metrics ? options.metrics : std::make_shared<net::MetricsRegistry>()),
+      changed(ex),
+      applied(ex),
+      work(ex) {
+  auto& r = *metrics;
+  m_appended = &r.counter("br2k_node_appended_entries_total", "Entries appended as leader.")
+                     .labels();
+  m_transactions =
+      &r.counter("br2k_node_append_transactions_total", "Append transactions committed.").labels();
+  m_fenced = &r.counter("br2k_node_fenced_total", "Append transactions refused by the fence.")
+                  .labels();
+  m_elections = &r.counter("br2k_node_elections_won_total", "Elections won.").labels();
+  m_step_downs = &r.counter("br2k_node_step_downs_total", "Times leadership was lost.").labels();
+  m_duplicates =
+      &r.counter("br2k_node_duplicate_requests_total", "Writes answered from the applied-id table.")
+           .labels();
+  m_applied = &r.gauge("br2k_node_applied_index", "Highest log index applied.").labels();
+  m_log_size = &r.gauge("br2k_node_log_size", "Highest log index known appended.").labels();
+  m_epoch = &r.gauge("br2k_node_epoch", "Epoch of the known leader (0: none).").labels();
+  m_leader = &r.gauge("br2k_node_is_leader", "1 while this node serves as leader.").labels();
+  m_batch = &r.histogram("br2k_node_append_batch_entries", "Entries per append transaction.",
+                         {1, 2, 4, 8, 16, 32, 64, 127})
+                 .labels();
+}
+
+bool Node::Impl::lease_valid() const {
+  return keeper && !lease_lost && keeper->alive() && Clock::now() < keeper->valid_until();
+}
+
+Task<Result<std::uint64_t>> Node::Impl::read_log_size() {
+  auto req = etcd::RangeRequest::single(keys.log_size());
+  auto r = co_await etcd.range(std::move(req));
+  if (!r)
+    co_return r.error();
+  if (r->kvs.empty())
+    co_return std::uint64_t{0};
+  auto n = parse_counter(r->kvs.front().value);
+  if (!n)
+    co_return Error(Errc::kMalformedReply, "log_size holds '" + r->kvs.front().value + "'");
+  log_size = std::max(log_size, *n);
+  m_log_size->set(static_cast<double>(log_size));
+  co_return *n;
+}
+
+Task<bool> Node::Impl::wait_applied(std::uint64_t index, Deadline until) {
+  while (state.applied_index() < index) {
+    if (stopped || Clock::now() >= until)
+      co_return false;
+    co_await applied.wait(std::min(until, Clock::now() + std::chrono::milliseconds(200)));
+  }
+  co_return true;
+}
+
+void Node::Impl::learn_leader(const std::optional<etcd::KeyValue>& kv, std::int64_t revision) {
+  if (revision < leader.revision)
+    return;  // older news
+  KnownLeader next;
+  next.revision = revision;
+  if (kv) {
+    auto j = json::parse(kv->value, nullptr, false);
+    if (j.is_object() && j.contains("node") && j["node"].is_string() && j.contains("url") &&
+        j["url"].is_string()) {
+      next.node = j["node"].get<std::string>();
+      next.url = j["url"].get<std::string>();
+      next.epoch = static_cast<std::uint64_t>(kv->create_revision);
+    } else {
+      spdlog::warn("node {}: leader key holds '{}'", options.node_id, kv->value);
+    }
+  }
+  const bool different = next.epoch != leader.epoch;
+  leader = std::move(next);
+  m_epoch->set(static_cast<double>(leader.epoch));
+  if (different) {
+    spdlog::info("node {}: leader is {} ({}) at epoch {}", options.node_id,
+                 leader.node.empty() ? "none" : leader.node, leader.url, leader.epoch);
+    if (leading() && leader.epoch != epoch)
+      step_down("the leader key changed");
+    changed.notify();
+  }
+}
+
+// Follows the `leader` key for the node's whole life: a range, then a watch from the revision
+// after it; on any watch error, range again.
+Task<void> Node::Impl::watch_leader() {
+  auto self = shared_from_this();
+  while (!stopped) {
+    auto req = etcd::RangeRequest::single(keys.leader());
+    auto r = co_await etcd.range(std::move(req));
+    if (!r) {
+      co_await sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    learn_leader(r->kvs.empty() ? std::nullopt : std::optional(r->kvs.front()),
+                 r->header.revision);
+    etcd::WatchOptions wo{.key = keys.leader(), .start_revision = r->header.revision + 1};
+    leader_watch = etcd.watch(std::move(wo));
+    auto w = leader_watch;
+    while (!stopped) {
+      auto batch = co_await w->next();
+      if (!batch) {
+        if (!stopped)
+          spdlog::debug("node {}: leader watch: {}", options.node_id, batch.error().message());
+        break;
+      }
+      for (const auto& ev : batch->events) {
+        if (ev.type == etcd::Event::Type::kPut)
+          learn_leader(ev.kv, ev.kv.mod_revision);
+        else
+          learn_leader(std::nullopt, ev.kv.mod_revision);
+      }
+    }
+    w->cancel();
+  }
+}
+
+Task<void> Node::Impl::watch_lease(etcd::LeaseKeeper* k, std::uint64_t generation) {
+  auto self = shared_from_this();
+  auto why = co_await k->wait_lost();
+  if (generation != lease_generation || stopped)
+    co_return;
+  spdlog::warn("node {}: lease lost: {}", options.node_id, why.message());
+  lease_lost = true;
+  if (leading())
+    step_down("lease lost");
+  changed.notify();
+}
+
+// Membership and election, for the node's whole life: a lease and members/<node>; catch up;
+// campaign; follow or lead; on losing the lease, start over with a new one.
+Task<void> Node::Impl::run() {
+  auto self = shared_from_this();
+  std::chrono::milliseconds backoff{100};
+  while (!stopped) {
+    auto k = co_await etcd::LeaseKeeper::start(etcd, options.lease_ttl_seconds);
+    if (!k) {
+      spdlog::warn("node {}: lease grant failed: {}", options.node_id, k.error().message());
+      co_await sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      continue;
+    }
+    keeper = std::move(*k);
+    lease_lost = false;
+    const auto generation = ++lease_generation;
+    asio::co_spawn(executor, watch_lease(keeper.get(), generation), asio::detached);
+    const std::int64_t lease = keeper->id();
+
+    json member{{"url", url},
+                {"version", options.version},
+                {"started", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()}};
+    etcd::PutRequest put{.key = keys.member(options.node_id), .value = member.dump(),
+                         .lease = lease};
+    auto p = co_await etcd.put(std::move(put));
+    if (!p && !stopped)
+      spdlog::warn("node {}: registering member: {}", options.node_id, p.error().message());
+    backoff = std::chrono::milliseconds(100);
+    if (role == Role::kStarting)
+      role = Role::kFollower;
+
+    // Campaign whenever there is no leader; otherwise follow it.
+    while (!stopped && lease_valid()) {
+      if (leader.epoch != 0) {
+        role = Role::kFollower;
+        co_await changed.wait(Clock::now() + std::chrono::milliseconds(500));
+        continue;
+      }
+      // Catch up before campaigning (PROTOCOL.md, "Applying").
+      auto n = co_await read_log_size();
+      if (!n) {
+        co_await sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      if (!co_await wait_applied(*n, Clock::now() + std::chrono::seconds(1)))
+        continue;
+      if (leader.epoch != 0 || !lease_valid())
+        continue;
+      role = Role::kCandidate;
+      json value{{"node", options.node_id}, {"url", url}};
+      etcd::TxnRequest t;
+      t.compare.push_back(etcd::Compare::create_revision(keys.leader(), etcd::Compare::Op::kEqual, 0));
+      t.success.push_back(etcd::PutRequest{.key = keys.leader(), .value = value.dump(), .lease = lease});
+      t.failure.push_back(etcd::RangeRequest::single(keys.leader()));
+      auto r = co_await etcd.txn(std::move(t));
+      if (stopped)
+        break;
+      std::optional<std::uint64_t> won;
+      if (r && r->succeeded) {
+        won = static_cast<std::uint64_t>(r->header.revision);
+      } else {
+        // Lost, or unknown: the leader key says who won (our own lease: we did).
+        auto req = etcd::RangeRequest::single(keys.leader());
+        auto cur = co_await etcd.range(std::move(req));
+        if (!cur) {
+          co_await sleep_for(std::chrono::milliseconds(100));
+          continue;
+        }
+        if (!cur->kvs.empty() && cur->kvs.front().lease == lease)
+          won = static_cast<std::uint64_t>(cur->kvs.front().create_revision);
+        else
+          learn_leader(cur->kvs.empty() ? std::nullopt : std::optional(cur->kvs.front()),
+                       cur->header.revision);
+      }
+      if (won) {
+        co_await lead(*won, lease);
+        break;  // start over with a fresh lease after leading
+      }
+      role = Role::kFollower;
+    }
+    if (leading())
+      step_down(stopped ? "stopping" : "lease lost");
+    if (stopped)
+      break;
+    if (keeper) {
+      keeper->stop();
+      keeper.reset();
+    }
+    co_await sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// Leads at `epoch` until deposed: catch up with log_size, publish, serve.
+Task<void> Node::Impl::lead(std::uint64_t e, std::int64_t lease) {
+  (void)lease;
+  role = Role::kLeader;
+  epoch = e;
+  const auto my_term = ++term;
+  ++counters.elections_won;
+  m_elections->inc();
+  leader = KnownLeader{options.node_id, url, e, std::max<std::int64_t>(leader.revision,
+                                                                          static_cast<std::int64_t>(e))};
+  m_epoch->set(static_cast<double>(e));
+  spdlog::info("node {}: elected leader at epoch {}", options.node_id, e);
+  changed.notify();
+
+  // Apply everything appended before serving.
+  while (term == my_term && !stopped) {
+    auto n = co_await read_log_size();
+    if (!n) {
+      co_await sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    if (co_await wait_applied(*n, Clock::now() + std::chrono::seconds(1)))
+      break;
+  }
+  if (term != my_term || stopped)
+    co_return;
+  log_size = std::max(log_size, state.applied_index());
+  if (options.publisher)
+    options.publisher->publish(url, e);
+  serving = true;
+  m_leader->set(1);
+  spdlog::info("node {}: serving as leader at epoch {} from index {}", options.node_id, e,
+               state.applied_index());
+  asio::co_spawn(executor, append_loop(my_term), asio::detached);
+  while (term == my_term && !stopped && lease_valid())
+    co_await changed.wait(Clock::now() + std::chrono::milliseconds(250));
+}
+
+void Node::Impl::step_down(std::string_view why) {
+  if (role != Role::kLeader)
+    return;
+  spdlog::warn("node {}: stepping down from epoch {}: {}", options.node_id, epoch, why);
+  ++term;
+  serving = false;
+  role = Role::kFollower;
+  epoch = 0;
+  ++counters.step_downs;
+  m_step_downs->inc();
+  m_leader->set(0);
+  fail_pending(why);
+  work.notify();
+  changed.notify();
+}
+
+// Refreshes the live members' URLs (BR2K-Replicas, status).
+Task<void> Node::Impl::members_loop() {
+  auto self = shared_from_this();
+  while (!stopped) {
+    auto req = etcd::RangeRequest::prefix(keys.members_prefix());
+    req.serializable = true;
+    auto r = co_await etcd.range(std::move(req));
+    if (r) {
+      std::vector<std::string> urls;
+      for (const auto& kv : r->kvs) {
+        auto j = json::parse(kv.value, nullptr, false);
+        if (j.is_object() && j.contains("url") && j["url"].is_string())
+          urls.push_back(j["url"].get<std::string>());
+      }
+      members = std::move(urls);
+    }
+    co_await sleep_for(options.members_interval);
+  }
+}
+
+// Records lpi/<node> and, on the leader, ssi (fenced), when they moved.
+Task<void> Node::Impl::progress_loop() {
+  auto self = shared_from_this();
+  std::uint64_t written_lpi = 0, written_ssi = 0;
+  while (!stopped) {
+    co_await sleep_for(options.progress_interval);
+    const auto a = state.applied_index();
+    if (a != written_lpi) {
+      etcd::PutRequest p{.key = keys.lpi(options.node_id), .value = std::to_string(a)};
+      if (co_await etcd.put(std::move(p)))
+        written_lpi = a;
+    }
+    if (serving && a != written_ssi) {
+      etcd::TxnRequest t;
+      t.compare.push_back(etcd::Compare::create_revision(
+          keys.leader(), etcd::Compare::Op::kEqual, static_cast<std::int64_t>(epoch)));
+      t.success.push_back(etcd::PutRequest{.key = keys.ssi(), .value = std::to_string(a)});
+      auto r = co_await etcd.txn(std::move(t));
+      if (r && r->succeeded)
+        written_ssi = a;
+    }
+  }
+}
+
+Node::Node(asio::any_io_executor executor, StateMachine& machine, NodeOptions options)
+    : impl_(std::make_shared<Impl>(std::move(executor), machine, std::move(options))) {}
+
+Node::~Node() {
+  impl_->stopped = true;
+  if (impl_->log_watch)
+    impl_->log_watch->cancel();
+  if (impl_->leader_watch)
+    impl_->leader_watch->cancel();
+  if (impl_->keeper)
+    impl_->keeper->stop();
+  impl_->changed.notify();
+  impl_->applied.notify();
+  impl_->work.notify();
+}
+
+Result<asio::ip::tcp::endpoint> Node::start() {
+  auto& s = *impl_;
+  if (s.started)
+    return Error(Errc::kInvalidArgument, "node: started twice");
+  s.started = true;
+  auto http_options = s.options.http;
+  if (!http_options.metrics)
+    http_options.metrics = s.metrics;
+  std::weak_ptr<Impl> weak = impl_;
+  s.http = std::make_unique<net::HttpServer>(
+      s.executor,
+      [weak](net::HttpRequest&& r) -> Task<net::HttpResponse> {
+        auto self = weak.lock();
+        if (!self)
+          co_return net::error_response(boost::beast::http::status::service_unavailable,
+                                        "node stopping");
+        co_return co_await self->handle(std::move(r));
+      },
+      http_options);
+  auto ep = s.http->start();
+  if (!ep)
+    return ep.error();
+  s.url = s.options.advertise_url.empty()
+              ? "http://" + s.options.http.listen_address + ":" + std::to_string(ep->port())
+              : s.options.advertise_url;
+  s.counters.node_id = s.options.node_id;
+  spdlog::info("node {}: listening on {} (etcd prefix {})", s.options.node_id, s.url,
+               s.keys.prefix());
+  asio::co_spawn(s.executor, s.sync_loop(), asio::detached);
+  asio::co_spawn(s.executor, s.watch_leader(), asio::detached);
+  asio::co_spawn(s.executor, s.members_loop(), asio::detached);
+  asio::co_spawn(s.executor, s.progress_loop(), asio::detached);
+  asio::co_spawn(s.executor, s.run(), asio::detached);
+  return ep;
+}
+
+Task<void> Node::stop(Deadline drain_deadline) {
+  auto self = impl_;
+  auto& s = *self;
+  if (s.stopped)
+    co_return;
+  if (s.http)
+    co_await s.http->stop(drain_deadline);
+  s.stopped = true;
+  // Resign: a successor need not wait for the lease to expire.
+  if (s.leading()) {
+    const auto e = s.epoch;
+    s.step_down("stopping");
+    etcd::TxnRequest t;
+    t.compare.push_back(etcd::Compare::create_revision(s.keys.leader(), etcd::Compare::Op::kEqual,
+                                                       static_cast<std::int64_t>(e)));
+    t.success.push_back(etcd::DeleteRangeRequest{.key = s.keys.leader()});
+    etcd::CallOptions call{.deadline = deadline_after(std::chrono::seconds(2))};
+    co_await s.etcd.txn(std::move(t), call);
+  }
+  if (s.log_watch)
+    s.log_watch->cancel();
+  if (s.leader_watch)
+    s.leader_watch->cancel();
+  if (s.keeper) {
+    etcd::CallOptions call{.deadline = deadline_after(std::chrono::seconds(2))};
+    co_await s.keeper->revoke(call);
+  }
+  s.changed.notify();
+  s.applied.notify();
+  s.work.notify();
+}
+
+NodeStatus Node::status() const {
+  const auto& s = *impl_;
+  NodeStatus st = s.counters;
+  st.url = s.url;
+  st.role = s.role;
+  st.serving = s.serving;
+  st.epoch = s.leader.epoch;
+  st.leader_id = s.leader.node;
+  st.leader_url = s.leader.url;
+  st.log_size = std::max(s.log_size, s.state.applied_index());
+  st.applied = s.state.applied_index();
+  st.members = s.members;
+  st.duplicates = s.state.duplicates();
+  return st;
+}
+
+const std::string& Node::url() const {
+  return impl_->url;
+}
+
+std::uint16_t Node::local_port() const {
+  return impl_->http ? impl_->http->local_port() : 0;
+}
+
+const ReplicatedState& Node::state() const {
+  return impl_->state;
+}
+
+}  // namespace br2k::server
