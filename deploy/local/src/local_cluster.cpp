@@ -287,4 +287,40 @@ std::string LocalCluster::describe() const {
   return s.str();
 }
 
+LocalProxy::LocalProxy(LocalCluster& cluster, LocalProxyOptions options) {
+  if (!cluster.anvil())
+    throw std::invalid_argument("local proxy: the cluster runs without the chain");
+  if (options.rpc.empty())
+    options.rpc = {cluster.anvil()->http_url(), cluster.anvil()->ws_url()};
+  port_ = testing::free_port();
+  testing::ProcessOptions po;
+  po.argv = {options.proxy_binary.string(), "--service", cluster.options().service,
+             "--registry", cluster.registry(), "--listen", "127.0.0.1:" + std::to_string(port_),
+             "--log-level", options.log_level};
+  for (const auto& r : options.rpc) {
+    po.argv.push_back("--rpc");
+    po.argv.push_back(r);
+  }
+  for (const auto& a : options.extra_args)
+    po.argv.push_back(a);
+  po.log_file = cluster.dir() / ("proxy-" + std::to_string(port_) + ".log");
+  process_ = std::make_unique<testing::Process>(po);
+  if (!testing::wait_until(15s, [&] { return !status().empty() || !process_->running(); }) ||
+      !process_->running())
+    throw std::runtime_error("local proxy did not start:\n" + process_->log_tail());
+}
+
+LocalProxy::~LocalProxy() {
+  if (process_)
+    process_->kill();
+}
+
+std::string LocalProxy::status() {
+  testing::HttpRequest r;
+  r.url = url() + "/-/br2k/status";
+  r.timeout = 500ms;
+  auto res = testing::http_request(r);
+  return res.status == 200 ? res.body : std::string();
+}
+
 }  // namespace br2k::local

@@ -121,6 +121,35 @@ class LocalCluster {
   int restarts_ = 0;
 };
 
+struct LocalProxyOptions {
+  std::filesystem::path proxy_binary;  // br2k-proxy; required
+  // Chain endpoints; empty: the cluster's anvil over HTTP and WebSocket.
+  std::vector<std::string> rpc;
+  std::vector<std::string> extra_args;  // appended to the command line
+  std::string log_level = "info";
+};
+
+// A br2k-proxy process in front of a LocalCluster's service (the cluster needs the chain).
+class LocalProxy {
+ public:
+  // Starts the proxy on a free port and waits until its status route answers.
+  // Errors: throws std::runtime_error with its log tail if it does not start.
+  LocalProxy(LocalCluster& cluster, LocalProxyOptions options);
+  ~LocalProxy();
+  LocalProxy(const LocalProxy&) = delete;
+  LocalProxy& operator=(const LocalProxy&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::uint16_t port() const { return port_; }
+  testing::Process& process() { return *process_; }
+  // /-/br2k/status as JSON text; empty when it does not answer.
+  std::string status();
+
+ private:
+  std::uint16_t port_ = 0;
+  std::unique_ptr<testing::Process> process_;
+};
+
 // Private keys of anvil's default mnemonic ("test test ... junk"), accounts 0..9, each funded
 // with 10000 ETH. Account 0 deploys and provides; nodes use 1, 2, ...
 extern const char* const kAnvilKeys[10];
