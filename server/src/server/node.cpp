@@ -205,9 +205,12 @@ Task<void> Node::Impl::watch_leader() {
   }
 }
 
-Task<void> Node::Impl::watch_lease(etcd::LeaseKeeper* k, std::uint64_t generation) {
+Task<void> Node::Impl::watch_lease(std::uint64_t generation) {
   auto self = shared_from_this();
-  auto why = co_await k->wait_lost();
+  if (generation != lease_generation || !keeper)
+    co_return;  // that lease is gone already
+  // wait_lost() holds the keeper's state itself: safe if `keeper` is replaced meanwhile.
+  auto why = co_await keeper->wait_lost();
   if (generation != lease_generation || stopped)
     co_return;
   spdlog::warn("node {}: lease lost: {}", options.node_id, why.message());
@@ -233,7 +236,7 @@ Task<void> Node::Impl::run() {
     keeper = std::move(*k);
     lease_lost = false;
     const auto generation = ++lease_generation;
-    asio::co_spawn(executor, watch_lease(keeper.get(), generation), asio::detached);
+    asio::co_spawn(executor, watch_lease(generation), asio::detached);
     const std::int64_t lease = keeper->id();
 
     json member{{"url", url},

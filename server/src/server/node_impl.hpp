@@ -69,7 +69,7 @@ struct Node::Impl : std::enable_shared_from_this<Node::Impl> {
   Task<void> lead(std::uint64_t epoch, std::int64_t lease);
   void step_down(std::string_view why);
   Task<void> watch_leader();
-  Task<void> watch_lease(etcd::LeaseKeeper* keeper, std::uint64_t generation);
+  Task<void> watch_lease(std::uint64_t generation);
   Task<void> members_loop();
   Task<void> progress_loop();
   Task<Result<std::uint64_t>> read_log_size();
