@@ -17,11 +17,11 @@
 #include <br2k/testing/process.hpp>
 #include <br2k/testing/temp_dir.hpp>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
+
+#include "wrk.hpp"
 
 namespace {
 
@@ -133,49 +133,21 @@ Figures run_client(const Args& a, const std::string& endpoint, int concurrency) 
   return f;
 }
 
-double wrk_duration_ms(const std::string& text) {
-  static const std::regex re(R"(([0-9.]+)(us|ms|s))");
-  std::smatch m;
-  if (!std::regex_search(text, m, re))
-    return 0;
-  double v = std::stod(m[1]);
-  if (m[2] == "us")
-    return v / 1000;
-  if (m[2] == "s")
-    return v * 1000;
-  return v;
-}
-
 // wrk with one thread and C connections, POSTing the same put request.
 Figures run_wrk(const Args& a, const std::string& endpoint, int concurrency,
                 const std::filesystem::path& dir) {
   nlohmann::json body{{"key", br2k::to_base64("bench/k")},
                       {"value", br2k::to_base64(std::string(a.value_size, 'v'))}};
-  auto script = dir / "put.lua";
-  std::ofstream(script) << "wrk.method = \"POST\"\nwrk.body = '" << body.dump()
-                        << "'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n";
-  auto r = br2k::testing::run_command({.argv = {"wrk", "-t1", "-c" + std::to_string(concurrency),
-                                                "-d" + std::to_string(a.seconds) + "s", "--latency",
-                                                "-s", script.string(), endpoint + "/v3/kv/put"},
-                                       .log_file = dir / "wrk.log"},
-                                      std::chrono::seconds(a.seconds + 30));
-  if (r.exit_status != 0)
-    throw std::runtime_error("wrk failed: " + r.output);
-  Figures f;
-  std::smatch m;
-  if (std::regex_search(r.output, m, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) {
-    f.ops_per_s = std::stod(m[1]);
-  }
-  if (std::regex_search(r.output, m, std::regex(R"(\n\s+50%\s+(\S+))"))) {
-    f.p50_ms = wrk_duration_ms(m[1]);
-  }
-  if (std::regex_search(r.output, m, std::regex(R"(\n\s+99%\s+(\S+))"))) {
-    f.p99_ms = wrk_duration_ms(m[1]);
-  }
-  if (std::regex_search(r.output, m, std::regex(R"(Non-2xx or 3xx responses:\s+(\d+))"))) {
-    f.errors = std::stoull(m[1]);
-  }
-  return f;
+  br2k::bench::WrkRequest request{.url = endpoint + "/v3/kv/put",
+                                  .method = "POST",
+                                  .body = body.dump(),
+                                  .headers = {{"Content-Type", "application/json"}}};
+  auto w =
+      br2k::bench::run_wrk(request, {.connections = concurrency, .seconds = a.seconds, .dir = dir});
+  return {.ops_per_s = w.ops_per_s,
+          .p50_ms = w.p50_ms,
+          .p99_ms = w.p99_ms,
+          .errors = w.bad_status + w.socket_errors};
 }
 
 }  // namespace

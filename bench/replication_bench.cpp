@@ -170,8 +170,8 @@ struct Peer {
     json s = json::object();
     for (auto [code, n] : statuses)
       s[std::to_string(code)] = n;
-    return {{"ops_per_s", ops_per_s},         {"p50_ms", p50_ms},   {"p99_ms", p99_ms},
-            {"requests", requests},           {"non2xx", non2xx},   {"non2xx_by_status", s},
+    return {{"ops_per_s", ops_per_s},        {"p50_ms", p50_ms}, {"p99_ms", p99_ms},
+            {"requests", requests},          {"non2xx", non2xx}, {"non2xx_by_status", s},
             {"socket_errors", socket_errors}};
   }
 };
@@ -204,8 +204,8 @@ class Bench {
 
   WrkFigures run_br2k(int connections, int seconds) {
     const auto before = u64(status_of(c_, leader_), "log_size");
-    auto f = br2k::bench::run_wrk(br2k_, {.connections = connections, .seconds = seconds,
-                                          .dir = wrk_dir_});
+    auto f = br2k::bench::run_wrk(
+        br2k_, {.connections = connections, .seconds = seconds, .dir = wrk_dir_});
     const auto after = settled_log_size(c_, leader_);
     check_leader();
     // Every 2xx reply is an appended entry; requests still in flight when wrk stopped may have
@@ -214,16 +214,16 @@ class Bench {
     appended_ += grew;
     ok_replies_ += f.ok();
     if (grew < f.ok() || grew > f.ok() + static_cast<std::uint64_t>(connections)) {
-      problems_.push_back("br2k at " + std::to_string(connections) + " connections: " +
-                          std::to_string(f.ok()) + " 2xx replies but the log grew by " +
-                          std::to_string(grew));
+      problems_.push_back("br2k at " + std::to_string(connections) +
+                          " connections: " + std::to_string(f.ok()) +
+                          " 2xx replies but the log grew by " + std::to_string(grew));
     }
     return f;
   }
 
   WrkFigures run_etcd(int connections, int seconds) {
-    return br2k::bench::run_wrk(etcd_, {.connections = connections, .seconds = seconds,
-                                        .dir = wrk_dir_});
+    return br2k::bench::run_wrk(etcd_,
+                                {.connections = connections, .seconds = seconds, .dir = wrk_dir_});
   }
 
   void check_leader() {
@@ -280,8 +280,8 @@ Catchup run_catchup(const Args& a, LocalCluster& c, Bench& b, double write_rate)
     const auto missing = static_cast<double>(a.catchup_entries - size);
     const int secs = std::clamp(static_cast<int>(std::ceil(missing / rate * 1.1)) + 1, 1, 120);
     note("catch-up: log holds " + std::to_string(size) + " entries; writing " +
-         std::to_string(a.catchup_entries - size) + " more (wrk -c64 for " +
-         std::to_string(secs) + " s)");
+         std::to_string(a.catchup_entries - size) + " more (wrk -c64 for " + std::to_string(secs) +
+         " s)");
     auto f = b.run_br2k(kGoalConnections, secs);
     if (f.bad_status || f.socket_errors) {
       b.problems().push_back("catch-up fill: " + std::to_string(f.bad_status) + " non-2xx, " +
@@ -326,9 +326,8 @@ Catchup run_catchup(const Args& a, LocalCluster& c, Bench& b, double write_rate)
   if (!done) {
     throw std::runtime_error("catch-up: " + c.node_id(r.node) + " did not apply " +
                              std::to_string(r.entries) + " entries in " +
-                             std::to_string(limit.count()) + " ms; status " +
-                             c.status(r.node) + "\nlog tail:\n" +
-                             br2k::testing::file_tail(c.node_log(r.node), 15));
+                             std::to_string(limit.count()) + " ms; status " + c.status(r.node) +
+                             "\nlog tail:\n" + br2k::testing::file_tail(c.node_log(r.node), 15));
   }
   // Consistency: the same applied index gives the same state hash.
   auto state = [&](int i) {
@@ -373,7 +372,9 @@ std::vector<std::string> log_lines(LocalCluster& c) {
   return out;
 }
 
-std::string yes(bool met) { return met ? "met" : "MISSED"; }
+std::string yes(bool met) {
+  return met ? "met" : "MISSED";
+}
 
 }  // namespace
 
@@ -410,8 +411,8 @@ int main(int argc, char** argv) try {
         "3 nodes, 3 etcd members, wrk -t1, %d rounds of %d s in ABBA order, means\n",
         a.value_size, a.rounds, a.seconds);
     std::printf("%5s | %10s %7s %7s %7s | %10s %7s %7s %7s | %6s %6s\n", "conns", "br2k op/s",
-                "p50 ms", "p99 ms", "non-2xx", "etcd op/s", "p50 ms", "p99 ms", "non-2xx",
-                "tput", "p99");
+                "p50 ms", "p99 ms", "non-2xx", "etcd op/s", "p50 ms", "p99 ms", "non-2xx", "tput",
+                "p99");
     std::fflush(stdout);
   }
   double rate_at_goal = 0, tput_ratio_at_goal = -1, p99_ratio_at_goal = -1;
@@ -449,9 +450,8 @@ int main(int argc, char** argv) try {
                   b.ops_per_s, b.p50_ms, b.p99_ms,
                   static_cast<unsigned long long>(b.non2xx + b.socket_errors), e.ops_per_s,
                   e.p50_ms, e.p99_ms, static_cast<unsigned long long>(e.non2xx + e.socket_errors),
-                  tput, p99, b.non2xx + e.non2xx + b.socket_errors + e.socket_errors
-                                 ? "  (errors!)"
-                                 : "");
+                  tput, p99,
+                  b.non2xx + e.non2xx + b.socket_errors + e.socket_errors ? "  (errors!)" : "");
       std::fflush(stdout);
     }
   }
@@ -484,9 +484,10 @@ int main(int argc, char** argv) try {
                       {"fill_seconds", cu.fill_seconds}};
   }
   out["goals"] = {
-      {"throughput_ratio_at_64", {{"goal", kGoalThroughputRatio}, {"value", tput_ratio_at_goal},
-                                  {"met", tput_met}}},
-      {"p99_ratio_at_64", {{"goal", kGoalP99Ratio}, {"value", p99_ratio_at_goal}, {"met", p99_met}}},
+      {"throughput_ratio_at_64",
+       {{"goal", kGoalThroughputRatio}, {"value", tput_ratio_at_goal}, {"met", tput_met}}},
+      {"p99_ratio_at_64",
+       {{"goal", kGoalP99Ratio}, {"value", p99_ratio_at_goal}, {"met", p99_met}}},
       {"catchup_entries_per_s",
        {{"goal", kGoalCatchup}, {"value", cu.entries_per_s()}, {"met", catchup_met}}}};
 
@@ -498,26 +499,33 @@ int main(int argc, char** argv) try {
       std::printf(
           "catch-up: %s restarted empty applied %llu entries in %.2f s = %.0f entries/s "
           "(first status reply after %.2f s, at applied %llu; state hash %s the leader's)\n",
-          cluster.node_id(cu.node).c_str(), static_cast<unsigned long long>(cu.entries),
-          cu.seconds, cu.entries_per_s(), cu.first_answer_s,
+          cluster.node_id(cu.node).c_str(), static_cast<unsigned long long>(cu.entries), cu.seconds,
+          cu.entries_per_s(), cu.first_answer_s,
           static_cast<unsigned long long>(cu.applied_at_first_answer),
           cu.state_matches ? "matches" : "DIFFERS FROM");
     }
-    std::printf("checks: %llu non-2xx replies or socket errors; log grew by %llu for %llu 2xx "
-                "replies; %zu node log lines (warn and above)\n",
-                static_cast<unsigned long long>(total_non2xx),
-                static_cast<unsigned long long>(bench.appended()),
-                static_cast<unsigned long long>(bench.ok_replies()), logged.size());
+    std::printf(
+        "checks: %llu non-2xx replies or socket errors; log grew by %llu for %llu 2xx "
+        "replies; %zu node log lines (warn and above)\n",
+        static_cast<unsigned long long>(total_non2xx),
+        static_cast<unsigned long long>(bench.appended()),
+        static_cast<unsigned long long>(bench.ok_replies()), logged.size());
     for (const auto& p : problems)
       std::printf("  problem: %s\n", p.c_str());
     for (std::size_t i = 0; i < logged.size() && i < 10; ++i)
       std::printf("  log: %s\n", logged[i].c_str());
     if (logged.size() > 10)
       std::printf("  log: ... %zu more\n", logged.size() - 10);
-    std::printf("goals at %d connections: throughput ratio >= %.1f: %.2f %s; p99 ratio <= %.0f: "
-                "%.2f %s\n",
-                kGoalConnections, kGoalThroughputRatio, tput_ratio_at_goal, yes(tput_met).c_str(),
-                kGoalP99Ratio, p99_ratio_at_goal, yes(p99_met).c_str());
+    if (tput_ratio_at_goal >= 0) {
+      std::printf(
+          "goals at %d connections: throughput ratio >= %.1f: %.2f %s; p99 ratio <= %.0f: "
+          "%.2f %s\n",
+          kGoalConnections, kGoalThroughputRatio, tput_ratio_at_goal, yes(tput_met).c_str(),
+          kGoalP99Ratio, p99_ratio_at_goal, yes(p99_met).c_str());
+    } else {
+      std::printf("goals at %d connections: not measured (add %d to --concurrency)\n",
+                  kGoalConnections, kGoalConnections);
+    }
     if (cu.ran)
       std::printf("goal: catch-up >= %.0f entries/s: %.0f %s\n", kGoalCatchup, cu.entries_per_s(),
                   yes(catchup_met).c_str());

@@ -5,6 +5,7 @@
 // Results go to stdout as JSON (one object; `watch` prints one object per line); errors go to
 // stderr with exit status 1, usage errors with 2. The private key is read from a file or an
 // environment variable and never printed.
+#include <spdlog/sinks/stdout_color_sinks.h>  // also declares stderr_color_mt
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -401,6 +402,8 @@ int cmd_watch(const Global& g, const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Logs go to stderr: stdout carries only the command's JSON (one object per line for `watch`).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("br2k-registry"));
   spdlog::set_level(spdlog::level::warn);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   Global g;
