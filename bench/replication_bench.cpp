@@ -19,6 +19,8 @@
 //
 // Usage: replication_bench [--seconds S] [--concurrency 1,16,64] [--rounds R]
 //                          [--catchup-entries N] [--dir PATH] [--json]
+#include <unistd.h>
+
 #include <algorithm>
 #include <br2k/core/bytes.hpp>
 #include <br2k/local/local_cluster.hpp>
@@ -249,6 +251,24 @@ class Bench {
   std::vector<std::string> problems_;
 };
 
+// User + system CPU seconds a process has used so far (/proc/<pid>/stat); 0 if unknown.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto paren = text.rfind(')');  // the command name may hold spaces
+  if (paren == std::string::npos)
+    return 0;
+  std::istringstream fields(text.substr(paren + 2));
+  std::vector<std::string> f;
+  for (std::string x; fields >> x && f.size() < 15;)
+    f.push_back(x);
+  if (f.size() < 13)
+    return 0;
+  // After the name: state(3) ... utime(14), stime(15), counted from pid = 1.
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(f[11]) + std::stod(f[12])) / ticks;
+}
+
 struct Catchup {
   bool ran = false;
   std::uint64_t entries = 0;  // the leader's log_size = what the restarted node applied
@@ -256,6 +276,9 @@ struct Catchup {
   double first_answer_s = 0;  // restart -> first /-/br2k/status reply
   std::uint64_t applied_at_first_answer = 0;
   double fill_seconds = 0;
+  // CPU seconds used during the catch-up by the restarted node and by each etcd member.
+  double node_cpu_s = 0;
+  std::vector<double> etcd_cpu_s;
   bool state_matches = false;
   int node = -1;
   double entries_per_s() const { return seconds > 0 ? static_cast<double>(entries) / seconds : 0; }
@@ -298,6 +321,9 @@ Catchup run_catchup(const Args& a, LocalCluster& c, Bench& b, double write_rate)
 
   note("catch-up: restarting " + c.node_id(r.node) + " to apply " + std::to_string(r.entries) +
        " entries");
+  std::vector<double> etcd_cpu0;
+  for (int i = 0; i < c.etcd().size(); ++i)
+    etcd_cpu0.push_back(cpu_seconds(c.etcd().pid(i)));
   const auto t0 = std::chrono::steady_clock::now();
   c.start_node(r.node);
   bool answered = false;
@@ -323,6 +349,9 @@ Catchup run_catchup(const Args& a, LocalCluster& c, Bench& b, double write_rate)
         return false;
       },
       20ms);
+  r.node_cpu_s = cpu_seconds(c.node_pid(r.node));
+  for (int i = 0; i < c.etcd().size(); ++i)
+    r.etcd_cpu_s.push_back(cpu_seconds(c.etcd().pid(i)) - etcd_cpu0[i]);
   if (!done) {
     throw std::runtime_error("catch-up: " + c.node_id(r.node) + " did not apply " +
                              std::to_string(r.entries) + " entries in " +
@@ -481,7 +510,9 @@ int main(int argc, char** argv) try {
                       {"first_status_after_s", cu.first_answer_s},
                       {"applied_at_first_status", cu.applied_at_first_answer},
                       {"state_matches_leader", cu.state_matches},
-                      {"fill_seconds", cu.fill_seconds}};
+                      {"fill_seconds", cu.fill_seconds},
+                      {"node_cpu_s", cu.node_cpu_s},
+                      {"etcd_cpu_s", cu.etcd_cpu_s}};
   }
   out["goals"] = {
       {"throughput_ratio_at_64",
@@ -503,6 +534,14 @@ int main(int argc, char** argv) try {
           cu.entries_per_s(), cu.first_answer_s,
           static_cast<unsigned long long>(cu.applied_at_first_answer),
           cu.state_matches ? "matches" : "DIFFERS FROM");
+      std::string etcd_cpu;
+      for (std::size_t i = 0; i < cu.etcd_cpu_s.size(); ++i) {
+        char part[48];
+        std::snprintf(part, sizeof part, "%s%zu: %.2f s", i ? ", " : "", i, cu.etcd_cpu_s[i]);
+        etcd_cpu += part;
+      }
+      std::printf("catch-up CPU: %s %.2f s; etcd members %s\n", cluster.node_id(cu.node).c_str(),
+                  cu.node_cpu_s, etcd_cpu.c_str());
     }
     std::printf(
         "checks: %llu non-2xx replies or socket errors; log grew by %llu for %llu 2xx "

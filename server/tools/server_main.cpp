@@ -60,28 +60,50 @@ void read_config(const std::string& path, Settings& s) {
     throw std::invalid_argument("--config: " + path + " is not a JSON object");
   for (auto& [k, v] : j.items()) {
     try {
-      if (k == "node-id") set_from(v, s.node_id);
-      else if (k == "service") set_from(v, s.service);
-      else if (k == "app") set_from(v, s.app);
-      else if (k == "listen") set_from(v, s.listen);
-      else if (k == "advertise-url") set_from(v, s.advertise_url);
-      else if (k == "etcd") set_from(v, s.etcd);
-      else if (k == "prefix") set_from(v, s.prefix);
-      else if (k == "lease-ttl") set_from(v, s.lease_ttl);
-      else if (k == "registry") set_from(v, s.registry);
-      else if (k == "rpc") set_from(v, s.rpc);
-      else if (k == "chain-id") s.chain_id = v.get<std::uint64_t>();
-      else if (k == "key-file") set_from(v, s.key_file);
-      else if (k == "key-env") set_from(v, s.key_env);
-      else if (k == "write-timeout") set_from(v, s.write_timeout);
-      else if (k == "drain-timeout") set_from(v, s.drain_timeout);
-      else if (k == "max-connections") set_from(v, s.max_connections);
-      else if (k == "body-limit") set_from(v, s.body_limit);
-      else if (k == "header-limit") set_from(v, s.header_limit);
-      else if (k == "dedup-window") set_from(v, s.dedup_window);
-      else if (k == "no-dedup") set_from(v, s.no_dedup);
-      else if (k == "log-level") set_from(v, s.log_level);
-      else throw std::invalid_argument("--config: unknown key '" + k + "'");
+      if (k == "node-id")
+        set_from(v, s.node_id);
+      else if (k == "service")
+        set_from(v, s.service);
+      else if (k == "app")
+        set_from(v, s.app);
+      else if (k == "listen")
+        set_from(v, s.listen);
+      else if (k == "advertise-url")
+        set_from(v, s.advertise_url);
+      else if (k == "etcd")
+        set_from(v, s.etcd);
+      else if (k == "prefix")
+        set_from(v, s.prefix);
+      else if (k == "lease-ttl")
+        set_from(v, s.lease_ttl);
+      else if (k == "registry")
+        set_from(v, s.registry);
+      else if (k == "rpc")
+        set_from(v, s.rpc);
+      else if (k == "chain-id")
+        s.chain_id = v.get<std::uint64_t>();
+      else if (k == "key-file")
+        set_from(v, s.key_file);
+      else if (k == "key-env")
+        set_from(v, s.key_env);
+      else if (k == "write-timeout")
+        set_from(v, s.write_timeout);
+      else if (k == "drain-timeout")
+        set_from(v, s.drain_timeout);
+      else if (k == "max-connections")
+        set_from(v, s.max_connections);
+      else if (k == "body-limit")
+        set_from(v, s.body_limit);
+      else if (k == "header-limit")
+        set_from(v, s.header_limit);
+      else if (k == "dedup-window")
+        set_from(v, s.dedup_window);
+      else if (k == "no-dedup")
+        set_from(v, s.no_dedup);
+      else if (k == "log-level")
+        set_from(v, s.log_level);
+      else
+        throw std::invalid_argument("--config: unknown key '" + k + "'");
     } catch (const json::exception& e) {
       throw std::invalid_argument("--config: key '" + k + "': " + e.what());
     }
@@ -117,26 +139,32 @@ int main(int argc, char** argv) {
       "Options (also keys of the JSON config file; flags win)");
   std::string config;
   std::vector<std::string> etcd, rpc;
-  desc.add_options()("help,h", "this help")("config", po::value(&config), "JSON configuration file")(
+  desc.add_options()("help,h", "this help")("config", po::value(&config),
+                                            "JSON configuration file")(
       "node-id", po::value<std::string>(), "this node's id, unique in the service (required)")(
       "service", po::value<std::string>(),
       "the service's registry id (text up to 32 bytes or 0x + 64 hex digits; required)")(
-      "app", po::value<std::string>(), "the application: kv (key-value store) or numbers (default kv)")(
+      "app", po::value<std::string>(),
+      "the application: kv (key-value store) or numbers (default kv)")(
       "listen", po::value<std::string>(), "ADDRESS:PORT to serve HTTP on (default 127.0.0.1:8080)")(
-      "advertise-url", po::value<std::string>(), "URL clients reach this node at (default from --listen)")(
+      "advertise-url", po::value<std::string>(),
+      "URL clients reach this node at (default from --listen)")(
       "etcd", po::value(&etcd)->multitoken(), "etcd client URLs (required)")(
       "prefix", po::value<std::string>(), "etcd key prefix (default /br2k/<service>/)")(
       "lease-ttl", po::value<std::int64_t>(), "lease TTL in seconds (default 2)")(
-      "registry", po::value<std::string>(), "ServiceRegistry contract address (no publishing without it)")(
+      "registry", po::value<std::string>(),
+      "ServiceRegistry contract address (no publishing without it)")(
       "rpc", po::value(&rpc)->multitoken(), "chain RPC endpoints, http:// or ws://")(
       "chain-id", po::value<std::uint64_t>(), "expected chain id")(
-      "key-file", po::value<std::string>(), "file holding the manager key (hex) for updateLocation")(
+      "key-file", po::value<std::string>(),
+      "file holding the manager key (hex) for updateLocation")(
       "key-env", po::value<std::string>(), "environment variable holding the manager key")(
       "write-timeout", po::value<double>(), "seconds a write is held before 503 (default 10)")(
       "drain-timeout", po::value<double>(), "seconds to drain on SIGTERM (default 5)")(
       "max-connections", po::value<std::size_t>(), "connections served at once (default 1024)")(
       "body-limit", po::value<std::uint64_t>(), "largest request body in bytes (default 1 MiB)")(
-      "header-limit", po::value<std::uint32_t>(), "largest request header in bytes (default 8 KiB)")(
+      "header-limit", po::value<std::uint32_t>(),
+      "largest request header in bytes (default 8 KiB)")(
       "dedup-window", po::value<std::uint64_t>(), "entries an Idempotency-Key is remembered for")(
       "no-dedup", "TEST ONLY: apply duplicate requests again (fault-injection checks)")(
       "log-level", po::value<std::string>(), "trace, debug, info, warn, error (default info)");
@@ -150,40 +178,67 @@ int main(int argc, char** argv) {
     }
     if (!config.empty())
       read_config(config, s);
-    if (vm.count("node-id")) s.node_id = vm["node-id"].as<std::string>();
-    if (vm.count("service")) s.service = vm["service"].as<std::string>();
-    if (vm.count("app")) s.app = vm["app"].as<std::string>();
-    if (vm.count("listen")) s.listen = vm["listen"].as<std::string>();
-    if (vm.count("advertise-url")) s.advertise_url = vm["advertise-url"].as<std::string>();
-    if (!etcd.empty()) s.etcd = etcd;
-    if (vm.count("prefix")) s.prefix = vm["prefix"].as<std::string>();
-    if (vm.count("lease-ttl")) s.lease_ttl = vm["lease-ttl"].as<std::int64_t>();
-    if (vm.count("registry")) s.registry = vm["registry"].as<std::string>();
-    if (!rpc.empty()) s.rpc = rpc;
-    if (vm.count("chain-id")) s.chain_id = vm["chain-id"].as<std::uint64_t>();
-    if (vm.count("key-file")) s.key_file = vm["key-file"].as<std::string>();
-    if (vm.count("key-env")) s.key_env = vm["key-env"].as<std::string>();
-    if (vm.count("write-timeout")) s.write_timeout = vm["write-timeout"].as<double>();
-    if (vm.count("drain-timeout")) s.drain_timeout = vm["drain-timeout"].as<double>();
-    if (vm.count("max-connections")) s.max_connections = vm["max-connections"].as<std::size_t>();
-    if (vm.count("body-limit")) s.body_limit = vm["body-limit"].as<std::uint64_t>();
-    if (vm.count("header-limit")) s.header_limit = vm["header-limit"].as<std::uint32_t>();
-    if (vm.count("dedup-window")) s.dedup_window = vm["dedup-window"].as<std::uint64_t>();
-    if (vm.count("no-dedup")) s.no_dedup = true;
-    if (vm.count("log-level")) s.log_level = vm["log-level"].as<std::string>();
+    if (vm.count("node-id"))
+      s.node_id = vm["node-id"].as<std::string>();
+    if (vm.count("service"))
+      s.service = vm["service"].as<std::string>();
+    if (vm.count("app"))
+      s.app = vm["app"].as<std::string>();
+    if (vm.count("listen"))
+      s.listen = vm["listen"].as<std::string>();
+    if (vm.count("advertise-url"))
+      s.advertise_url = vm["advertise-url"].as<std::string>();
+    if (!etcd.empty())
+      s.etcd = etcd;
+    if (vm.count("prefix"))
+      s.prefix = vm["prefix"].as<std::string>();
+    if (vm.count("lease-ttl"))
+      s.lease_ttl = vm["lease-ttl"].as<std::int64_t>();
+    if (vm.count("registry"))
+      s.registry = vm["registry"].as<std::string>();
+    if (!rpc.empty())
+      s.rpc = rpc;
+    if (vm.count("chain-id"))
+      s.chain_id = vm["chain-id"].as<std::uint64_t>();
+    if (vm.count("key-file"))
+      s.key_file = vm["key-file"].as<std::string>();
+    if (vm.count("key-env"))
+      s.key_env = vm["key-env"].as<std::string>();
+    if (vm.count("write-timeout"))
+      s.write_timeout = vm["write-timeout"].as<double>();
+    if (vm.count("drain-timeout"))
+      s.drain_timeout = vm["drain-timeout"].as<double>();
+    if (vm.count("max-connections"))
+      s.max_connections = vm["max-connections"].as<std::size_t>();
+    if (vm.count("body-limit"))
+      s.body_limit = vm["body-limit"].as<std::uint64_t>();
+    if (vm.count("header-limit"))
+      s.header_limit = vm["header-limit"].as<std::uint32_t>();
+    if (vm.count("dedup-window"))
+      s.dedup_window = vm["dedup-window"].as<std::uint64_t>();
+    if (vm.count("no-dedup"))
+      s.no_dedup = true;
+    if (vm.count("log-level"))
+      s.log_level = vm["log-level"].as<std::string>();
 
     spdlog::set_level(spdlog::level::from_str(s.log_level));
-    if (s.node_id.empty()) throw std::invalid_argument("--node-id is required");
-    if (s.service.empty()) throw std::invalid_argument("--service is required");
-    if (s.etcd.empty()) throw std::invalid_argument("--etcd: at least one endpoint is required");
+    if (s.node_id.empty())
+      throw std::invalid_argument("--node-id is required");
+    if (s.service.empty())
+      throw std::invalid_argument("--service is required");
+    if (s.etcd.empty())
+      throw std::invalid_argument("--etcd: at least one endpoint is required");
     auto service_id = registry::parse_service_id(s.service);
-    if (!service_id) throw std::invalid_argument("--service: " + service_id.error().message());
+    if (!service_id)
+      throw std::invalid_argument("--service: " + service_id.error().message());
 
     std::unique_ptr<server::StateMachine> app;
-    if (s.app == "kv") app = std::make_unique<examples::KvStore>();
-    else if (s.app == "numbers") app = std::make_unique<examples::NumberList>();
-    else throw std::invalid_argument("--app: kv or numbers, not " + s.app);
-
+    if (s.app == "kv")
+      app = std::make_unique<examples::KvStore>();
+    else if (s.app == "numbers")
+      app = std::make_unique<examples::NumberList>();
+    else
+      throw std::invalid_argument("--app: kv or numbers, not " + s.app);
 
     boost::asio::io_context io(1);
     server::NodeOptions o;
@@ -214,14 +269,16 @@ int main(int argc, char** argv) {
       }
       p.rpc.chain_id = s.chain_id;
       auto address = eth::parse_address(s.registry);
-      if (!address) throw std::invalid_argument("--registry: " + address.error().message());
+      if (!address)
+        throw std::invalid_argument("--registry: " + address.error().message());
       p.registry = *address;
       p.service = *service_id;
       if (s.key_file.empty() && s.key_env.empty())
         throw std::invalid_argument("--registry needs --key-file or --key-env (a manager key)");
       auto key = s.key_file.empty() ? eth::PrivateKey::from_env(s.key_env.c_str())
                                     : eth::PrivateKey::from_file(s.key_file);
-      if (!key) throw std::invalid_argument("manager key: " + key.error().message());
+      if (!key)
+        throw std::invalid_argument("manager key: " + key.error().message());
       p.key = std::make_shared<const eth::PrivateKey>(std::move(*key));
       o.publisher = std::make_shared<server::RegistryPublisher>(io.get_executor(), std::move(p));
     }
@@ -233,7 +290,8 @@ int main(int argc, char** argv) {
     }
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
+      if (ec)
+        return;
       spdlog::info("br2k-server: signal {}: stopping", sig);
       boost::asio::co_spawn(
           io,

@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
     while (!g_stop) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (restart_delay >= 0) {
-        int n = cluster.supervise(std::chrono::milliseconds(static_cast<long>(restart_delay * 1000)));
+        int n =
+            cluster.supervise(std::chrono::milliseconds(static_cast<long>(restart_delay * 1000)));
         if (n > 0)
           std::cout << "restarted " << n << " node(s)" << std::endl;
       }

@@ -9,12 +9,12 @@
 // to the first success of a request sent after it) and a consistency verdict: every replica's
 // state is identical and every acknowledged number is in the list exactly once.
 // Ctrl-C ends the run early (the summary is still printed); nothing is left running.
+#include <algorithm>
+#include <atomic>
 #include <boost/program_options.hpp>
 #include <br2k/local/local_cluster.hpp>
 #include <br2k/testing/http.hpp>
 #include <br2k/testing/wait.hpp>
-#include <algorithm>
-#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -58,8 +58,7 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 
 int main(int argc, char** argv) {
   namespace po = boost::program_options;
-  double duration = 60, rate = 20, kill_min = 8, kill_max = 15, restart_delay = 2,
-         block_time = 0;
+  double duration = 60, rate = 20, kill_min = 8, kill_max = 15, restart_delay = 2, block_time = 0;
   int clients = 4;
   std::string dir;
   po::options_description desc(
@@ -67,8 +66,8 @@ int main(int argc, char** argv) {
       "Runs a replicated service behind br2k-proxy with a client load while the leader is killed\n"
       "at random intervals, then checks that no acknowledged request was lost or doubled.\n\n"
       "Options");
-  desc.add_options()("help,h", "this help")(
-      "duration", po::value(&duration)->default_value(60), "seconds of load")(
+  desc.add_options()("help,h", "this help")("duration", po::value(&duration)->default_value(60),
+                                            "seconds of load")(
       "rate", po::value(&rate)->default_value(20), "requests per second (all clients together)")(
       "clients", po::value(&clients)->default_value(4), "client threads")(
       "kill-min", po::value(&kill_min)->default_value(8), "least seconds between leader kills")(
@@ -127,7 +126,8 @@ int main(int argc, char** argv) {
     const auto period = std::chrono::duration<double>(clients / rate);
     for (int c = 0; c < clients; ++c) {
       threads.emplace_back([&, c] {
-        auto next = Clock::now() + std::chrono::duration_cast<Clock::duration>(period * c / clients);
+        auto next =
+            Clock::now() + std::chrono::duration_cast<Clock::duration>(period * c / clients);
         for (std::uint64_t seq = 1; !g_stop && Clock::now() < load_end; ++seq) {
           std::this_thread::sleep_until(next);
           next += std::chrono::duration_cast<Clock::duration>(period);
@@ -174,11 +174,11 @@ int main(int argc, char** argv) {
         } else {
           leader_name = "none";
         }
-        std::printf("t=%3.0fs sent=%d ok=%d failed=%d in-flight=%d failovers=%zu leader=%s "
-                    "epoch=%llu\n",
-                    seconds_between(t0, now), sent.load(), ok.load(), failed.load(),
-                    in_flight.load(), failovers.size(), leader_name.c_str(),
-                    static_cast<unsigned long long>(epoch));
+        std::printf(
+            "t=%3.0fs sent=%d ok=%d failed=%d in-flight=%d failovers=%zu leader=%s "
+            "epoch=%llu\n",
+            seconds_between(t0, now), sent.load(), ok.load(), failed.load(), in_flight.load(),
+            failovers.size(), leader_name.c_str(), static_cast<unsigned long long>(epoch));
         std::fflush(stdout);
       }
       if (now >= next_kill && now + 3s < load_end) {
@@ -215,7 +215,8 @@ int main(int argc, char** argv) {
     get.timeout = 30s;
     auto list = br2k::testing::http_request(get);
     if (list.status == 200) {
-      const auto body = json::parse(list.body);  // named: a range-for over a temporary's member dangles
+      const auto body =
+          json::parse(list.body);  // named: a range-for over a temporary's member dangles
       for (const auto& v : body["values"])
         ++in_list[v.get<std::uint64_t>()];
     } else {
@@ -224,20 +225,23 @@ int main(int argc, char** argv) {
     }
     std::set<std::string> hashes;
     std::size_t applied_max = 0;
-    bool replicas_same = br2k::testing::wait_until(30s, [&] {
-      hashes.clear();
-      for (int i = 0; i < cluster.size(); ++i) {
-        br2k::testing::HttpRequest s;
-        s.url = cluster.node_url(i) + "/-/br2k/state";
-        auto r = br2k::testing::http_request(s);
-        if (r.status != 200)
-          return false;
-        auto j = json::parse(r.body);
-        applied_max = std::max<std::size_t>(applied_max, j["applied"].get<std::size_t>());
-        hashes.insert(j["hash"].get<std::string>() + "@" + j["applied"].dump());
-      }
-      return hashes.size() == 1;
-    }, 200ms);
+    bool replicas_same = br2k::testing::wait_until(
+        30s,
+        [&] {
+          hashes.clear();
+          for (int i = 0; i < cluster.size(); ++i) {
+            br2k::testing::HttpRequest s;
+            s.url = cluster.node_url(i) + "/-/br2k/state";
+            auto r = br2k::testing::http_request(s);
+            if (r.status != 200)
+              return false;
+            auto j = json::parse(r.body);
+            applied_max = std::max<std::size_t>(applied_max, j["applied"].get<std::size_t>());
+            hashes.insert(j["hash"].get<std::string>() + "@" + j["applied"].dump());
+          }
+          return hashes.size() == 1;
+        },
+        200ms);
 
     std::size_t acked = 0, acked_missing = 0, doubled = 0, unacked_applied = 0;
     for (const auto& o : outcomes) {
@@ -288,10 +292,11 @@ int main(int argc, char** argv) {
       std::printf("  gap p50 %.2f s, max %.2f s\n", gaps[gaps.size() / 2], gaps.back());
     }
     const bool exactly_once = acked_missing == 0 && doubled == 0 && list.status == 200;
-    std::printf("consistency: replicas %s (%zu entries applied, leader %s); acknowledged "
-                "requests: %zu, missing %zu, applied twice %zu; unacknowledged but applied %zu\n",
-                replicas_same ? "identical" : "DIFFER", applied_max,
-                cluster.node_id(leader).c_str(), acked, acked_missing, doubled, unacked_applied);
+    std::printf(
+        "consistency: replicas %s (%zu entries applied, leader %s); acknowledged "
+        "requests: %zu, missing %zu, applied twice %zu; unacknowledged but applied %zu\n",
+        replicas_same ? "identical" : "DIFFER", applied_max, cluster.node_id(leader).c_str(), acked,
+        acked_missing, doubled, unacked_applied);
     const bool pass = replicas_same && exactly_once;
     std::printf("verdict: %s\n", pass ? "PASS (every acknowledged request applied exactly once, "
                                         "replicas identical)"

@@ -125,16 +125,22 @@ void LocalCluster::spawn(int i) {
   auto& n = nodes_.at(i);
   testing::ProcessOptions po;
   po.argv = {options_.server_binary.string(),
-             "--node-id", node_id(i),
-             "--service", options_.service,
-             "--app", options_.app,
-             "--listen", "127.0.0.1:" + std::to_string(n.port),
-             "--lease-ttl", std::to_string(options_.lease_ttl),
-             "--log-level", options_.log_level,
+             "--node-id",
+             node_id(i),
+             "--service",
+             options_.service,
+             "--app",
+             options_.app,
+             "--listen",
+             "127.0.0.1:" + std::to_string(n.port),
+             "--lease-ttl",
+             std::to_string(options_.lease_ttl),
+             "--log-level",
+             options_.log_level,
              "--etcd"};
   for (const auto& url : etcd_->client_urls())
     po.argv.push_back(url);
-  if (anvil_) {
+  if (anvil_ && options_.publish) {
     po.argv.insert(po.argv.end(), {"--registry", registry_, "--rpc", anvil_->http_url(),
                                    anvil_->ws_url(), "--key-env", "BR2K_NODE_KEY"});
     po.env.emplace_back("BR2K_NODE_KEY", n.key);
@@ -269,8 +275,9 @@ std::pair<std::string, std::uint64_t> LocalCluster::registry_location() {
   ro.http_endpoints = {anvil_->http_url()};
   chain::RpcClient rpc(io.get_executor(), ro);
   registry::RegistryClient client(rpc, eth::parse_address(registry_).value());
-  auto l = run_sync(io, client.get_service_location(
-                            registry::parse_service_id(options_.service).value(), Clock::now() + 5s));
+  auto l =
+      run_sync(io, client.get_service_location(registry::parse_service_id(options_.service).value(),
+                                               Clock::now() + 5s));
   if (!l)
     return {"", 0};
   return {l->url, l->epoch};
@@ -294,15 +301,22 @@ LocalProxy::LocalProxy(LocalCluster& cluster, LocalProxyOptions options) {
     options.rpc = {cluster.anvil()->http_url(), cluster.anvil()->ws_url()};
   port_ = testing::free_port();
   testing::ProcessOptions po;
-  po.argv = {options.proxy_binary.string(), "--service", cluster.options().service,
-             "--registry", cluster.registry(), "--listen", "127.0.0.1:" + std::to_string(port_),
-             "--log-level", options.log_level};
+  po.argv = {options.proxy_binary.string(),
+             "--service",
+             cluster.options().service,
+             "--registry",
+             cluster.registry(),
+             "--listen",
+             "127.0.0.1:" + std::to_string(port_),
+             "--log-level",
+             options.log_level};
   for (const auto& r : options.rpc) {
     po.argv.push_back("--rpc");
     po.argv.push_back(r);
   }
   for (const auto& a : options.extra_args)
     po.argv.push_back(a);
+  po.env = options.env;
   po.log_file = cluster.dir() / ("proxy-" + std::to_string(port_) + ".log");
   process_ = std::make_unique<testing::Process>(po);
   if (!testing::wait_until(15s, [&] { return !status().empty() || !process_->running(); }) ||

@@ -96,8 +96,8 @@ Reply KvStore::apply(const Command& c, std::uint64_t index) {
     auto j = json::parse(c.body);
     auto it = data_.find(r->key);
     const bool expect_absent = !j.contains("expect") || j["expect"].is_null();
-    const bool ok = expect_absent ? it == data_.end()
-                                  : it != data_.end() && it->second.data == j["expect"];
+    const bool ok =
+        expect_absent ? it == data_.end() : it != data_.end() && it->second.data == j["expect"];
     if (!ok) {
       json current = it == data_.end() ? json() : json(it->second.data);
       return json_reply(409, dump(json{{"error", "compare failed"}, {"value", current}}));

@@ -26,8 +26,9 @@ void Node::Impl::fail_pending(std::string_view why) {
     if (p->reply || p->failure)
       continue;
     if (p->sent && p->entry.command.idempotency_key.empty())
-      p->failure = error_reply(504, "the leader stepped down; the outcome of this request is "
-                                    "unknown (send an Idempotency-Key to make retries safe)");
+      p->failure = error_reply(504,
+                               "the leader stepped down; the outcome of this request is "
+                               "unknown (send an Idempotency-Key to make retries safe)");
     else
       p->failure = unavailable(reason);
     p->done.notify();
@@ -91,8 +92,9 @@ Task<net::HttpResponse> Node::Impl::handle_write(Command command) {
     co_return to_http(unavailable("the write was not appended in time; retry"), 11);
   }
   if (p->entry.command.idempotency_key.empty())
-    co_return to_http(error_reply(504, "the outcome of this request is unknown (send an "
-                                       "Idempotency-Key to make retries safe)"),
+    co_return to_http(error_reply(504,
+                                  "the outcome of this request is unknown (send an "
+                                  "Idempotency-Key to make retries safe)"),
                       11);
   co_return to_http(unavailable("the write was not committed in time; retry"), 11);
 }
@@ -102,8 +104,8 @@ Task<net::HttpResponse> Node::Impl::handle_write(Command command) {
 Task<void> Node::Impl::append_loop(std::uint64_t my_term) {
   auto self = shared_from_this();
   while (term == my_term && !stopped) {
-    while (!queue.empty() && (queue.front()->reply || queue.front()->abandoned ||
-                              queue.front()->failure)) {
+    while (!queue.empty() &&
+           (queue.front()->reply || queue.front()->abandoned || queue.front()->failure)) {
       auto& f = queue.front();
       if (f->abandoned)
         held.erase({f->entry.epoch, f->entry.seq});

@@ -1,7 +1,5 @@
 // Node: lifecycle, membership and election. See node.hpp for the protocol and node_impl.hpp for
 // how the parts share state.
-#include "node_impl.hpp"
-
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -11,6 +9,8 @@
 #include <br2k/net/url.hpp>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include "node_impl.hpp"
 
 namespace br2k::server {
 
@@ -95,12 +95,12 @@ Node::Impl::Impl(asio::any_io_executor ex, StateMachine& m, NodeOptions o)
       applied(ex),
       work(ex) {
   auto& r = *metrics;
-  m_appended = &r.counter("br2k_node_appended_entries_total", "Entries appended as leader.")
-                     .labels();
+  m_appended =
+      &r.counter("br2k_node_appended_entries_total", "Entries appended as leader.").labels();
   m_transactions =
       &r.counter("br2k_node_append_transactions_total", "Append transactions committed.").labels();
-  m_fenced = &r.counter("br2k_node_fenced_total", "Append transactions refused by the fence.")
-                  .labels();
+  m_fenced =
+      &r.counter("br2k_node_fenced_total", "Append transactions refused by the fence.").labels();
   m_elections = &r.counter("br2k_node_elections_won_total", "Elections won.").labels();
   m_step_downs = &r.counter("br2k_node_step_downs_total", "Times leadership was lost.").labels();
   m_duplicates =
@@ -182,8 +182,7 @@ Task<void> Node::Impl::watch_leader() {
       co_await sleep_for(std::chrono::milliseconds(100));
       continue;
     }
-    learn_leader(r->kvs.empty() ? std::nullopt : std::optional(r->kvs.front()),
-                 r->header.revision);
+    learn_leader(r->kvs.empty() ? std::nullopt : std::optional(r->kvs.front()), r->header.revision);
     etcd::WatchOptions wo{.key = keys.leader(), .start_revision = r->header.revision + 1};
     leader_watch = etcd.watch(std::move(wo));
     auto w = leader_watch;
@@ -244,11 +243,12 @@ Task<void> Node::Impl::run() {
                 {"started", std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count()}};
-    etcd::PutRequest put{.key = keys.member(options.node_id), .value = member.dump(),
-                         .lease = lease};
+    etcd::PutRequest put{
+        .key = keys.member(options.node_id), .value = member.dump(), .lease = lease};
     auto p = co_await etcd.put(std::move(put));
     if (!p && !stopped)
       spdlog::warn("node {}: registering member: {}", options.node_id, p.error().message());
+    changed.notify();
     backoff = std::chrono::milliseconds(100);
     if (role == Role::kStarting)
       role = Role::kFollower;
@@ -273,8 +273,10 @@ Task<void> Node::Impl::run() {
       role = Role::kCandidate;
       json value{{"node", options.node_id}, {"url", url}};
       etcd::TxnRequest t;
-      t.compare.push_back(etcd::Compare::create_revision(keys.leader(), etcd::Compare::Op::kEqual, 0));
-      t.success.push_back(etcd::PutRequest{.key = keys.leader(), .value = value.dump(), .lease = lease});
+      t.compare.push_back(
+          etcd::Compare::create_revision(keys.leader(), etcd::Compare::Op::kEqual, 0));
+      t.success.push_back(
+          etcd::PutRequest{.key = keys.leader(), .value = value.dump(), .lease = lease});
       t.failure.push_back(etcd::RangeRequest::single(keys.leader()));
       auto r = co_await etcd.txn(std::move(t));
       if (stopped)
@@ -322,8 +324,8 @@ Task<void> Node::Impl::lead(std::uint64_t e, std::int64_t lease) {
   const auto my_term = ++term;
   ++counters.elections_won;
   m_elections->inc();
-  leader = KnownLeader{options.node_id, url, e, std::max<std::int64_t>(leader.revision,
-                                                                          static_cast<std::int64_t>(e))};
+  leader = KnownLeader{options.node_id, url, e,
+                       std::max<std::int64_t>(leader.revision, static_cast<std::int64_t>(e))};
   m_epoch->set(static_cast<double>(e));
   spdlog::info("node {}: elected leader at epoch {}", options.node_id, e);
   changed.notify();
@@ -384,7 +386,9 @@ Task<void> Node::Impl::members_loop() {
       }
       members = std::move(urls);
     }
-    co_await sleep_for(options.members_interval);
+    // Sooner after a membership or leadership change (this node's own registration included), so
+    // that BR2K-Replicas is complete from the first replies on.
+    co_await changed.wait(Clock::now() + options.members_interval);
   }
 }
 
@@ -402,8 +406,8 @@ Task<void> Node::Impl::progress_loop() {
     }
     if (serving && a != written_ssi) {
       etcd::TxnRequest t;
-      t.compare.push_back(etcd::Compare::create_revision(
-          keys.leader(), etcd::Compare::Op::kEqual, static_cast<std::int64_t>(epoch)));
+      t.compare.push_back(etcd::Compare::create_revision(keys.leader(), etcd::Compare::Op::kEqual,
+                                                         static_cast<std::int64_t>(epoch)));
       t.success.push_back(etcd::PutRequest{.key = keys.ssi(), .value = std::to_string(a)});
       auto r = co_await etcd.txn(std::move(t));
       if (r && r->succeeded)

@@ -69,9 +69,8 @@ net::HttpResponse Node::Impl::not_leader(const net::HttpRequest& request,
     return r;
   }
   auto r = net::error_response(http::status::service_unavailable,
-                               leader.node == options.node_id
-                                   ? "the leader is catching up; retry"
-                                   : "no leader is known; retry");
+                               leader.node == options.node_id ? "the leader is catching up; retry"
+                                                              : "no leader is known; retry");
   r.version(request.version());
   r.set(http::field::retry_after, "1");
   add_br2k_headers(r);
@@ -148,9 +147,9 @@ Task<net::HttpResponse> Node::Impl::handle(net::HttpRequest&& request) {
     co_return r;
   }
   if (command.idempotency_key.size() > options.max_idempotency_key) {
-    auto r = net::error_response(http::status::bad_request,
-                                 "Idempotency-Key longer than " +
-                                     std::to_string(options.max_idempotency_key) + " bytes");
+    auto r = net::error_response(
+        http::status::bad_request,
+        "Idempotency-Key longer than " + std::to_string(options.max_idempotency_key) + " bytes");
     r.version(version);
     co_return r;
   }

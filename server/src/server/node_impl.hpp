@@ -57,8 +57,8 @@ struct Pending {
 struct KnownLeader {
   std::string node;
   std::string url;
-  std::uint64_t epoch = 0;      // create revision of the leader key; 0: none
-  std::int64_t revision = 0;    // etcd revision this knowledge is from
+  std::uint64_t epoch = 0;    // create revision of the leader key; 0: none
+  std::int64_t revision = 0;  // etcd revision this knowledge is from
 };
 
 struct Node::Impl : std::enable_shared_from_this<Node::Impl> {
@@ -112,8 +112,8 @@ struct Node::Impl : std::enable_shared_from_this<Node::Impl> {
   bool stopped = false;
   Role role = Role::kStarting;
   bool serving = false;
-  std::uint64_t epoch = 0;    // this node's epoch while it leads
-  std::uint64_t term = 0;     // bumps at every step up and step down: ends a term's coroutines
+  std::uint64_t epoch = 0;  // this node's epoch while it leads
+  std::uint64_t term = 0;   // bumps at every step up and step down: ends a term's coroutines
   KnownLeader leader;
   std::uint64_t log_size = 0;  // the highest index known appended
   std::unique_ptr<etcd::LeaseKeeper> keeper;

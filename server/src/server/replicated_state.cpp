@@ -26,8 +26,8 @@ std::string ReplicatedState::fingerprint(const Command& c) {
 
 const Reply& ReplicatedState::apply(std::uint64_t index, const LogEntry& entry) {
   if (index != applied_ + 1)
-    throw std::logic_error("ReplicatedState::apply: index " + std::to_string(index) +
-                           " after " + std::to_string(applied_));
+    throw std::logic_error("ReplicatedState::apply: index " + std::to_string(index) + " after " +
+                           std::to_string(applied_));
   const auto& key = entry.command.idempotency_key;
   applied_ = index;
   if (options_.deduplicate && !key.empty()) {
@@ -128,8 +128,8 @@ Result<void> ReplicatedState::restore(std::string_view snapshot) {
       return bad("malformed id row");
     auto index = as_uint(row.items[1]);
     auto status = as_uint(row.items[3]);
-    if (!index || !status || row.items[0].is_list || row.items[2].is_list ||
-        row.items[4].is_list || row.items[5].is_list)
+    if (!index || !status || row.items[0].is_list || row.items[2].is_list || row.items[4].is_list ||
+        row.items[5].is_list)
       return bad("malformed id row");
     Applied a{*index, as_str(row.items[2]),
               Reply{static_cast<unsigned>(*status), as_str(row.items[4]), as_str(row.items[5])}};

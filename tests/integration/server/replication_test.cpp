@@ -50,21 +50,24 @@ json state_of(LocalCluster& c, int i) {
 // Waits until every running node has applied `at_least` entries and all hold the same state.
 void expect_replicas_identical(LocalCluster& c, std::uint64_t at_least) {
   std::string why;
-  bool same = wait_until(30s, [&] {
-    std::set<std::string> hashes;
-    for (int i = 0; i < c.size(); ++i) {
-      if (!c.node_running(i))
-        continue;
-      auto s = state_of(c, i);
-      if (!s.is_object() || s["applied"].get<std::uint64_t>() < at_least) {
-        why = c.node_id(i) + " has not applied " + std::to_string(at_least) + ": " + s.dump();
-        return false;
-      }
-      hashes.insert(s["hash"].get<std::string>() + "@" + s["applied"].dump());
-    }
-    why = std::to_string(hashes.size()) + " different states";
-    return hashes.size() == 1;
-  }, 100ms);
+  bool same = wait_until(
+      30s,
+      [&] {
+        std::set<std::string> hashes;
+        for (int i = 0; i < c.size(); ++i) {
+          if (!c.node_running(i))
+            continue;
+          auto s = state_of(c, i);
+          if (!s.is_object() || s["applied"].get<std::uint64_t>() < at_least) {
+            why = c.node_id(i) + " has not applied " + std::to_string(at_least) + ": " + s.dump();
+            return false;
+          }
+          hashes.insert(s["hash"].get<std::string>() + "@" + s["applied"].dump());
+        }
+        why = std::to_string(hashes.size()) + " different states";
+        return hashes.size() == 1;
+      },
+      100ms);
   EXPECT_TRUE(same) << why;
 }
 
@@ -150,8 +153,7 @@ TEST_F(ReplicationTest, KilledLeaderIsReplacedWithAHigherEpochAndTheRegistryShow
   const auto second_epoch = c.epoch_of(second);
   EXPECT_GT(second_epoch, first_epoch);
   EXPECT_TRUE(wait_until(20s, [&] { return c.registry_location().second == second_epoch; }))
-      << "registry: " << c.registry_location().first << " epoch "
-      << c.registry_location().second;
+      << "registry: " << c.registry_location().first << " epoch " << c.registry_location().second;
   EXPECT_EQ(c.registry_location().first, c.node_url(second));
   // The new leader has the old leader's write.
   auto list = send(c.node_url(second) + "/numbers", "GET");
@@ -242,8 +244,8 @@ TEST_F(ReplicationTest, RestartedNodeCatchesUpFromEmpty) {
   const int follower = (leader + 1) % c.size();
   c.kill_node(follower);
   for (int i = 0; i < 300; ++i)
-    ASSERT_EQ(send(c.node_url(leader) + "/kv/k" + std::to_string(i % 50), "PUT",
-                   std::to_string(i)).status,
+    ASSERT_EQ(send(c.node_url(leader) + "/kv/k" + std::to_string(i % 50), "PUT", std::to_string(i))
+                  .status,
               200);
   c.start_node(follower);
   EXPECT_TRUE(wait_until(30s, [&] { return applied_of(c, follower) >= 300; }));

@@ -10,8 +10,11 @@ LogEntry sample() {
   LogEntry e;
   e.epoch = 42;
   e.seq = 7;
-  e.command = Command{.method = "PUT", .target = "/kv/a?x=1", .content_type = "text/plain",
-                      .body = std::string("v\0alue", 6), .idempotency_key = "key-1"};
+  e.command = Command{.method = "PUT",
+                      .target = "/kv/a?x=1",
+                      .content_type = "text/plain",
+                      .body = std::string("v\0alue", 6),
+                      .idempotency_key = "key-1"};
   return e;
 }
 

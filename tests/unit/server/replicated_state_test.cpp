@@ -16,7 +16,9 @@ using json = nlohmann::json;
 
 LogEntry put(std::string key, std::string value, std::string id = {}) {
   LogEntry e;
-  e.command = Command{.method = "PUT", .target = "/kv/" + key, .body = std::move(value),
+  e.command = Command{.method = "PUT",
+                      .target = "/kv/" + key,
+                      .body = std::move(value),
                       .idempotency_key = std::move(id)};
   return e;
 }
@@ -137,7 +139,8 @@ TEST(KvStore, RoutesAndRefusals) {
 TEST(KvStore, CompareAndSet) {
   KvStore kv;
   auto cas = [](std::string expect_json, std::string value) {
-    return Command{.method = "POST", .target = "/kv/k/cas",
+    return Command{.method = "POST",
+                   .target = "/kv/k/cas",
                    .body = "{\"expect\": " + expect_json + ", \"value\": \"" + value + "\"}"};
   };
   EXPECT_EQ(kv.apply(cas("null", "1"), 1).status, 200u);

@@ -4,10 +4,10 @@
 // Keys, all under one service prefix (default "/br2k/<service-id>/"):
 //   log/<index>      one entry; the index is 1-based and zero-padded to 20 digits so keys sort
 //   log_size         the highest appended index, decimal
-//   leader           the elected leader ({"node": id, "url": url}); its create revision is the epoch
-//   members/<node>   a live node ({"url", "version", "started"}), attached to the node's lease
-//   lpi/<node>       the highest index that node has applied, decimal
-//   ssi              the highest index the leader has applied, decimal
+//   leader           the elected leader ({"node": id, "url": url}); its create revision is the
+//   epoch members/<node>   a live node ({"url", "version", "started"}), attached to the node's
+//   lease lpi/<node>       the highest index that node has applied, decimal ssi              the
+//   highest index the leader has applied, decimal
 //
 // An entry is an RLP list (the same canonical codec as Ethereum's, so each entry has exactly one
 // encoding and the decoder is already hardened against hostile bytes):

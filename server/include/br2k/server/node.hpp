@@ -96,9 +96,9 @@ struct NodeStatus {
   std::string node_id;
   std::string url;
   Role role = Role::kStarting;
-  bool serving = false;       // a leader that has caught up and serves clients
-  std::uint64_t epoch = 0;    // the current leader's epoch (0: none known)
-  std::string leader_id;      // empty: none known
+  bool serving = false;     // a leader that has caught up and serves clients
+  std::uint64_t epoch = 0;  // the current leader's epoch (0: none known)
+  std::string leader_id;    // empty: none known
   std::string leader_url;
   std::uint64_t log_size = 0;  // the highest index this node knows to be appended
   std::uint64_t applied = 0;

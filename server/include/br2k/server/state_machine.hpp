@@ -23,7 +23,8 @@
 //       return json_reply(200, std::to_string(n_));
 //     }
 //     std::string snapshot() const override { return std::to_string(n_); }
-//     br2k::Result<void> restore(std::string_view s) override { n_ = std::stoull(std::string(s)); return {}; }
+//     br2k::Result<void> restore(std::string_view s) override { n_ = std::stoull(std::string(s));
+//     return {}; }
 //    private:
 //     std::uint64_t n_ = 0;
 //   };

@@ -33,11 +33,14 @@ namespace br2k::local {
 
 struct LocalClusterOptions {
   int nodes = 3;
-  std::string app = "kv";          // br2k-server --app
-  std::string service = "demo";    // registry id (text) and etcd prefix /br2k/<service>/
+  std::string app = "kv";        // br2k-server --app
+  std::string service = "demo";  // registry id (text) and etcd prefix /br2k/<service>/
   // With the chain: anvil, the registry, and publishing by the leaders. Without: etcd only.
   bool chain = true;
   std::optional<double> block_time;  // anvil --block-time; unset: a block per transaction
+  // Leaders publish their location on the registry (false: the registry keeps the location it
+  // was registered with; for tests of the client's own resolution).
+  bool publish = true;
   testing::EtcdClusterOptions etcd;
   std::int64_t lease_ttl = 2;
   std::filesystem::path server_binary;  // br2k-server; required
@@ -125,7 +128,8 @@ struct LocalProxyOptions {
   std::filesystem::path proxy_binary;  // br2k-proxy; required
   // Chain endpoints; empty: the cluster's anvil over HTTP and WebSocket.
   std::vector<std::string> rpc;
-  std::vector<std::string> extra_args;  // appended to the command line
+  std::vector<std::string> extra_args;                   // appended to the command line
+  std::vector<std::pair<std::string, std::string>> env;  // added to its environment
   std::string log_level = "info";
 };
 
