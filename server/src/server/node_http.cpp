@@ -119,6 +119,15 @@ Task<net::HttpResponse> Node::Impl::handle(net::HttpRequest&& request) {
         r.set(http::field::content_type, "application/json");
         r.body() = json{{"status", "ok"}, {"role", to_string(role)}}.dump();
       }
+    } else if (path == "/-/br2k/leader") {
+      // For load balancers' health checks (HAProxy's `option httpchk`): 200 only on the leader
+      // that serves.
+      r = serving ? net::HttpResponse{http::status::ok, version}
+                  : net::error_response(http::status::service_unavailable, "not the leader");
+      if (serving) {
+        r.set(http::field::content_type, "application/json");
+        r.body() = json{{"leader", true}, {"epoch", epoch}}.dump();
+      }
     } else if (path == "/-/br2k/status") {
       r = net::HttpResponse{http::status::ok, version};
       r.set(http::field::content_type, "application/json");

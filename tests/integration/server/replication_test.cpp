@@ -299,6 +299,8 @@ TEST_F(ReplicationTest, FollowersRedirectToTheLeaderWithTheBr2kHeaders) {
   EXPECT_EQ(send(c.node_url(leader) + "/kv/x", "GET").status, 404);
   auto health = send(c.node_url(follower) + "/-/br2k/health", "GET");
   EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(send(c.node_url(follower) + "/-/br2k/leader", "GET").status, 503);
+  EXPECT_EQ(send(c.node_url(leader) + "/-/br2k/leader", "GET").status, 200);
   auto metrics = send(c.node_url(leader) + "/-/br2k/metrics", "GET");
   EXPECT_NE(metrics.body.find("br2k_node_is_leader 1"), std::string::npos) << metrics.body;
 }

@@ -27,6 +27,7 @@
 // BR2K-Replicas (the live members' URLs), which the SDK and proxy use to follow the leader.
 //
 // Node routes: GET /-/br2k/health (200 when the node runs its loops; 503 otherwise),
+// /-/br2k/leader (200 only on the serving leader: a load balancer's health check),
 // /-/br2k/status (JSON: node, role, epoch, leader, log_size, applied, members, counters),
 // /-/br2k/state (applied index and state hash, for consistency checks), /-/br2k/metrics.
 //
