@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <br2k/chain/rpc_client.hpp>
+#include <br2k/client/blocking_client.hpp>
 #include <br2k/client/service_client.hpp>
 #include <br2k/eth/key.hpp>
 #include <br2k/local/local_cluster.hpp>
@@ -59,17 +60,20 @@ HttpResponse send(const std::string& url, std::string method = "GET", std::strin
 
 // Waits until every node runs, has applied the same entries and holds the same state.
 bool replicas_identical(LocalCluster& c) {
-  return wait_until(30s, [&] {
-    std::set<std::string> states;
-    for (int i = 0; i < c.size(); ++i) {
-      auto r = send(c.node_url(i) + "/-/br2k/state", "GET", {}, {}, 1s);
-      if (r.status != 200)
-        return false;
-      auto j = json::parse(r.body);
-      states.insert(j["hash"].get<std::string>() + j["applied"].dump());
-    }
-    return states.size() == 1;
-  }, 200ms);
+  return wait_until(
+      30s,
+      [&] {
+        std::set<std::string> states;
+        for (int i = 0; i < c.size(); ++i) {
+          auto r = send(c.node_url(i) + "/-/br2k/state", "GET", {}, {}, 1s);
+          if (r.status != 200)
+            return false;
+          auto j = json::parse(r.body);
+          states.insert(j["hash"].get<std::string>() + j["applied"].dump());
+        }
+        return states.size() == 1;
+      },
+      200ms);
 }
 
 class E2ETest : public ::testing::Test, public AsyncTest {
@@ -98,10 +102,9 @@ class E2ETest : public ::testing::Test, public AsyncTest {
     o.request_timeout = 20s;
     o.attempt_timeout = 2s;
     auto client = client::ServiceClient::create(io_.get_executor(), o);
-    client->on_location_change(
-        [this](const auto&, const registry::Location& l, client::Source s) {
-          changes_.push_back({l.url, l.epoch, s});
-        });
+    client->on_location_change([this](const auto&, const registry::Location& l, client::Source s) {
+      changes_.push_back({l.url, l.epoch, s});
+    });
     client->start();
     clients_.push_back(client);
     return client;
@@ -189,7 +192,8 @@ TEST_F(E2ETest, AnIdleClientSwitchesOnTheNewLocationEvent) {
   const int first = c.wait_leader(20s);
   ASSERT_TRUE(wait_until(20s, [&] { return c.registry_location().second == c.epoch_of(first); }));
   auto client = make_client(c);
-  ASSERT_TRUE(eventually([&] { return client->location() && client->location()->url == c.node_url(first); }));
+  ASSERT_TRUE(eventually(
+      [&] { return client->location() && client->location()->url == c.node_url(first); }));
   c.kill_node(first);
   const int second = c.wait_leader(20s, first);
   // No request is made: only the event can tell the client.
@@ -211,9 +215,7 @@ TEST_F(E2ETest, AReplicaHintBeatsASlowChain) {
   const int first = c.wait_leader(20s);
   ASSERT_TRUE(wait_until(20s, [&] { return c.registry_location().second == c.epoch_of(first); }));
   // The leader's replies name every replica (BR2K-Replicas) once all have registered.
-  ASSERT_TRUE(wait_until(10s, [&] {
-    return json::parse(c.status(first))["members"].size() == 3;
-  }));
+  ASSERT_TRUE(wait_until(10s, [&] { return json::parse(c.status(first))["members"].size() == 3; }));
   auto client = make_client(c);
   auto r = request(*client, http::verb::put, "/kv/a", "1");
   ASSERT_TRUE(r && r->result_int() == 200);
@@ -356,6 +358,42 @@ TEST_F(E2ETest, TheProxyRefusesBadRequestsClearlyAndKeepsServing) {
   auto get = send(proxy.url() + "/kv/a");
   ASSERT_EQ(get.status, 200);
   EXPECT_EQ(json::parse(get.body)["value"], "fine");
+}
+
+TEST_F(E2ETest, TheBlockingClientFollowsTheLeaderFromAnyThread) {
+  LocalCluster c(options("numbers"));
+  const int first = c.wait_leader(20s);
+  ASSERT_TRUE(wait_until(20s, [&] { return c.registry_location().second == c.epoch_of(first); }));
+  client::ServiceClientOptions o;
+  o.service = registry::parse_service_id(c.options().service).value();
+  o.registry = eth::parse_address(c.registry()).value();
+  o.rpc.http_endpoints = {c.anvil()->http_url()};
+  o.rpc.ws_endpoints = {c.anvil()->ws_url()};
+  o.request_timeout = 20s;
+  client::BlockingServiceClient client(o);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        auto r = client.post("/numbers", json{{"value", t * 10 + i}}.dump());
+        ok += r && r->result_int() == 200;
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(ok.load(), 20);
+  c.kill_node(first);
+  auto r = client.post("/numbers", "{\"value\": 99}");
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->result_int(), 200);
+  auto list = client.get("/numbers/count");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(json::parse(list->body())["count"], 21);
+  const int second = c.wait_leader(5s);
+  EXPECT_EQ(client.location()->url, c.node_url(second));
+  EXPECT_GE(client.stats().failovers, 1u);
 }
 
 }  // namespace
