@@ -3,6 +3,8 @@
 // request" and "Exactly-once requests").
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "node_impl.hpp"
 
 namespace br2k::server {
@@ -201,6 +203,23 @@ Task<void> Node::Impl::append_loop(std::uint64_t my_term) {
         step_down("an append was refused by the fence");
         break;
       }
+    } else if (r.error().is(Errc::kTooLarge) || r.error().is(Errc::kInvalidArgument)) {
+      // etcd refused the transaction itself (too many bytes or operations): nothing of it was
+      // applied, and sending it again cannot succeed. Refuse its writes.
+      spdlog::error("node {}: etcd refused an append of {} entries: {}", options.node_id,
+                    batch.size(), r.error().message());
+      for (auto& p : batch) {
+        if (p->reply || p->failure)
+          continue;
+        p->failure = error_reply(r.error().is(Errc::kTooLarge) ? 413 : 500,
+                                 "the log refused this write: " + r.error().detail);
+        held.erase({p->entry.epoch, p->entry.seq});
+        if (!p->entry.command.idempotency_key.empty())
+          held_by_key.erase(p->entry.command.idempotency_key);
+        p->done.notify();
+      }
+      std::erase_if(queue, [](const auto& p) { return p->failure.has_value(); });
+      continue;
     } else if (r.error().is(Errc::kUnavailable)) {
       // Certainly not applied (no member took it): try again shortly.
       co_await sleep_for(std::chrono::milliseconds(50));

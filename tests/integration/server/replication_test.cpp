@@ -238,6 +238,29 @@ TEST_F(ReplicationTest, SameRequestTwiceAndAgainAfterALeaderKillIsAppliedOnce) {
   EXPECT_EQ(list["values"], json::array({5, 7}));
 }
 
+TEST_F(ReplicationTest, ConcurrentRetriesOfOnePendingRequestShareItsEntry) {
+  LocalCluster c(cluster_options("numbers"));
+  const int leader = c.wait_leader(30s);
+  // Eight copies of one request (one Idempotency-Key) at once: one entry, one reply for all.
+  std::vector<HttpResponse> replies(8);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    threads.emplace_back([&, i] {
+      replies[i] = send(c.node_url(leader) + "/numbers", "POST", "{\"value\": 42}",
+                        {"Idempotency-Key: shared-1", "Content-Type: application/json"});
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  for (const auto& r : replies) {
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, replies[0].body);
+  }
+  auto list = json::parse(send(c.node_url(leader) + "/numbers", "GET").body);
+  EXPECT_EQ(list["count"], 1);
+  EXPECT_EQ(read_log(c).size(), 1u);
+}
+
 TEST_F(ReplicationTest, RestartedNodeCatchesUpFromEmpty) {
   LocalCluster c(cluster_options("kv"));
   const int leader = c.wait_leader(30s);
