@@ -43,6 +43,7 @@ struct Settings {
   std::uint32_t header_limit = 8 * 1024;
   std::uint64_t dedup_window = 100'000;
   bool no_dedup = false;
+  unsigned test_drop_replies = 0;
   std::string log_level = "info";
 };
 
@@ -100,6 +101,8 @@ void read_config(const std::string& path, Settings& s) {
         set_from(v, s.dedup_window);
       else if (k == "no-dedup")
         set_from(v, s.no_dedup);
+      else if (k == "test-drop-replies")
+        set_from(v, s.test_drop_replies);
       else if (k == "log-level")
         set_from(v, s.log_level);
       else
@@ -167,6 +170,8 @@ int main(int argc, char** argv) {
       "largest request header in bytes (default 8 KiB)")(
       "dedup-window", po::value<std::uint64_t>(), "entries an Idempotency-Key is remembered for")(
       "no-dedup", "TEST ONLY: apply duplicate requests again (fault-injection checks)")(
+      "test-drop-replies", po::value<unsigned>(),
+      "TEST ONLY: percent of committed writes whose reply is dropped (fault-injection checks)")(
       "log-level", po::value<std::string>(), "trace, debug, info, warn, error (default info)");
   po::variables_map vm;
   try {
@@ -218,6 +223,8 @@ int main(int argc, char** argv) {
       s.dedup_window = vm["dedup-window"].as<std::uint64_t>();
     if (vm.count("no-dedup"))
       s.no_dedup = true;
+    if (vm.count("test-drop-replies"))
+      s.test_drop_replies = vm["test-drop-replies"].as<unsigned>();
     if (vm.count("log-level"))
       s.log_level = vm["log-level"].as<std::string>();
 
@@ -259,6 +266,10 @@ int main(int argc, char** argv) {
     o.state.deduplicate = !s.no_dedup;
     if (s.no_dedup)
       spdlog::warn("--no-dedup: duplicate requests WILL be applied twice (test only)");
+    o.test_drop_replies_percent = std::min(s.test_drop_replies, 100u);
+    if (s.test_drop_replies > 0)
+      spdlog::warn("--test-drop-replies {}: replies WILL be dropped after commit (test only)",
+                   s.test_drop_replies);
     if (!s.registry.empty()) {
       server::RegistryPublisherOptions p;
       for (const auto& url : s.rpc) {

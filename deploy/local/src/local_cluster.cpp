@@ -83,6 +83,7 @@ LocalCluster::~LocalCluster() {
   }
   nodes_.clear();
   etcd_.reset();
+  relay_.reset();
   anvil_.reset();
 }
 
@@ -119,6 +120,20 @@ void LocalCluster::setup_chain() {
       throw std::runtime_error("local cluster: adding a manager: " + added.error().message());
   }
   registry_ = eth::to_checksum_address(*address);
+  if (options_.chain_relay)
+    relay_ = std::make_unique<testing::TcpRelay>(anvil_->port());
+}
+
+std::string LocalCluster::chain_http_url() const {
+  if (relay_)
+    return relay_->url("http");
+  return anvil_ ? anvil_->http_url() : std::string();
+}
+
+std::string LocalCluster::chain_ws_url() const {
+  if (relay_)
+    return relay_->url("ws");
+  return anvil_ ? anvil_->ws_url() : std::string();
 }
 
 void LocalCluster::spawn(int i) {
@@ -141,8 +156,8 @@ void LocalCluster::spawn(int i) {
   for (const auto& url : etcd_->client_urls())
     po.argv.push_back(url);
   if (anvil_ && options_.publish) {
-    po.argv.insert(po.argv.end(), {"--registry", registry_, "--rpc", anvil_->http_url(),
-                                   anvil_->ws_url(), "--key-env", "BR2K_NODE_KEY"});
+    po.argv.insert(po.argv.end(), {"--registry", registry_, "--rpc", chain_http_url(),
+                                   chain_ws_url(), "--key-env", "BR2K_NODE_KEY"});
     po.env.emplace_back("BR2K_NODE_KEY", n.key);
   }
   for (const auto& a : options_.node_args)
@@ -298,7 +313,7 @@ LocalProxy::LocalProxy(LocalCluster& cluster, LocalProxyOptions options) {
   if (!cluster.anvil())
     throw std::invalid_argument("local proxy: the cluster runs without the chain");
   if (options.rpc.empty())
-    options.rpc = {cluster.anvil()->http_url(), cluster.anvil()->ws_url()};
+    options.rpc = {cluster.chain_http_url(), cluster.chain_ws_url()};
   port_ = testing::free_port();
   testing::ProcessOptions po;
   po.argv = {options.proxy_binary.string(),

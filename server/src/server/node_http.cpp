@@ -176,6 +176,12 @@ Task<net::HttpResponse> Node::Impl::handle(net::HttpRequest&& request) {
   }
   auto r = co_await handle_write(std::move(command));
   r.version(version);
+  if (options.test_drop_replies_percent > 0 && r.result_int() == 200 &&
+      drop_dice() < options.test_drop_replies_percent) {
+    // The planted fault: the write is committed and applied, but its reply is held back past
+    // the client's attempt timeout, so the client sees it as lost and retries.
+    co_await sleep_for(options.test_drop_hold);
+  }
   co_return r;
 }
 

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -134,6 +135,9 @@ struct Node::Impl : std::enable_shared_from_this<Node::Impl> {
   std::map<std::pair<std::uint64_t, std::uint64_t>, std::shared_ptr<Pending>> held;
   std::unordered_map<std::string, std::shared_ptr<Pending>> held_by_key;
   std::uint64_t next_seq = 1;
+  // The planted fault's dice (test only): 0..99.
+  unsigned drop_dice() { return static_cast<unsigned>(drop_rng() % 100); }
+  std::minstd_rand drop_rng{12345};
 
   // Metrics, looked up once.
   net::Counter* m_appended = nullptr;

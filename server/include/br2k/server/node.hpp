@@ -88,6 +88,11 @@ struct NodeOptions {
   std::shared_ptr<net::MetricsRegistry> metrics;
   // The application's version, recorded in members/<node>.
   std::string version = "0.1.0";
+  // TEST ONLY (issue 6's planted fault): this percentage of committed writes get their reply only
+  // after `test_drop_hold`, past a client's attempt timeout, as if the reply were lost after the
+  // commit (the client retries). 0 in production.
+  unsigned test_drop_replies_percent = 0;
+  std::chrono::milliseconds test_drop_hold{3000};
 };
 
 enum class Role { kStarting, kFollower, kCandidate, kLeader };

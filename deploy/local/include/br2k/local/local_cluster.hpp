@@ -20,6 +20,7 @@
 #include <br2k/testing/anvil.hpp>
 #include <br2k/testing/etcd_cluster.hpp>
 #include <br2k/testing/process.hpp>
+#include <br2k/testing/tcp_relay.hpp>
 #include <br2k/testing/temp_dir.hpp>
 #include <chrono>
 #include <cstdint>
@@ -41,6 +42,9 @@ struct LocalClusterOptions {
   // Leaders publish their location on the registry (false: the registry keeps the location it
   // was registered with; for tests of the client's own resolution).
   bool publish = true;
+  // Nodes (and LocalProxy) reach anvil through a TCP relay, so the chain endpoint can be taken
+  // down and up (chain_relay()->stop()/start()) while the chain itself lives on.
+  bool chain_relay = false;
   testing::EtcdClusterOptions etcd;
   std::int64_t lease_ttl = 2;
   std::filesystem::path server_binary;  // br2k-server; required
@@ -64,6 +68,10 @@ class LocalCluster {
   int size() const { return static_cast<int>(nodes_.size()); }
   testing::EtcdCluster& etcd() { return *etcd_; }
   testing::Anvil* anvil() { return anvil_.get(); }
+  // The chain endpoints nodes and proxies use (the relay's when there is one).
+  std::string chain_http_url() const;
+  std::string chain_ws_url() const;
+  testing::TcpRelay* chain_relay() { return relay_.get(); }
   // The registry's address (0x...), empty without the chain.
   const std::string& registry() const { return registry_; }
   // The etcd key prefix of the service.
@@ -118,6 +126,7 @@ class LocalCluster {
   std::unique_ptr<testing::TempDir> temp_;
   std::filesystem::path dir_;
   std::unique_ptr<testing::Anvil> anvil_;
+  std::unique_ptr<testing::TcpRelay> relay_;
   std::string registry_;
   std::unique_ptr<testing::EtcdCluster> etcd_;
   std::vector<Node> nodes_;
