@@ -53,6 +53,10 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
 
 }  // namespace
 
+bool is_safe(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE";
+}
+
 bool is_idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
          method == "DELETE" || method == "TRACE";
@@ -407,7 +411,10 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
   ++s.stats.requests;
   const std::string method(request.method_string());
   bool has_key = request.find(kIdempotencyHeader) != request.end();
-  if (!has_key && options.add_idempotency_key && !is_idempotent(method)) {
+  // Every state-changing request gets a key, PUT and DELETE included: HTTP calls them idempotent,
+  // but applying one twice is visible (a read between the two applications sees the value come
+  // back after another client's write), so a retry must be deduplicated like a POST.
+  if (!has_key && options.add_idempotency_key && !is_safe(method)) {
     std::uniform_int_distribution<std::uint64_t> d;
     std::array<std::uint8_t, 16> id;
     for (int i = 0; i < 2; ++i) {

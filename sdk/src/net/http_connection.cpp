@@ -186,6 +186,9 @@ Task<Result<HttpResponse>> HttpConnection::exchange(HttpRequest& request, Deadli
   http::response_parser<http::string_body> parser;
   parser.header_limit(limits_.header_limit);
   parser.body_limit(limits_.body_limit);
+  // The reply to HEAD has the headers of a GET reply (Content-Length included) but no body
+  // (RFC 9110 9.3.2): without this the parser waits for bytes that never come.
+  parser.skip(request.method() == http::verb::head);
   auto [rec, rn] =
       co_await visit([&](auto& s) { return http::async_read(s, buffer_, parser, kUse); });
   if (rec) {

@@ -233,7 +233,7 @@ TEST_F(ServiceClientTest, OneClaimPerFailedLocation) {
   EXPECT_EQ(claims[0].claimer, claimer->address());
 }
 
-TEST_F(ServiceClientTest, IdempotencyKeysAreAddedToNonIdempotentRequestsOnly) {
+TEST_F(ServiceClientTest, IdempotencyKeysAreAddedToStateChangingRequestsOnly) {
   ScriptedReplica a(io_, [](auto&) { return answer("A"); });
   register_at(a.url());
   auto c = make_client();
@@ -246,6 +246,13 @@ TEST_F(ServiceClientTest, IdempotencyKeysAreAddedToNonIdempotentRequestsOnly) {
       key_of(), std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
       << key_of();
   ASSERT_TRUE(get(*c, "/x", http::verb::get));
+  EXPECT_EQ(key_of(), "");
+  // PUT and DELETE change state: applied twice, the change would be visible; they get keys too.
+  ASSERT_TRUE(get(*c, "/x", http::verb::put));
+  EXPECT_EQ(key_of().size(), 36u);
+  ASSERT_TRUE(get(*c, "/x", http::verb::delete_));
+  EXPECT_EQ(key_of().size(), 36u);
+  ASSERT_TRUE(get(*c, "/x", http::verb::head));
   EXPECT_EQ(key_of(), "");
   net::HttpRequest own{http::verb::post, "/x", 11};
   own.set("Idempotency-Key", "caller-chose-this");

@@ -3,7 +3,7 @@
 // plain HTTP to 127.0.0.1 never sees a failover (PROTOCOL.md, "Proxy").
 //
 // Per request: hop-by-hop headers are dropped (RFC 9110 7.6.1), an Idempotency-Key is added to a
-// non-idempotent request that lacks one (so it can be retried safely across a failover), and the
+// state-changing request (any method but GET, HEAD, OPTIONS, TRACE) that lacks one (so it can be retried safely across a failover), and the
 // request is held (retried with backoff, re-resolving the leader) until the leader answers or its
 // deadline passes. At most `max_pending` requests are held at once; one more gets 503 at once.
 // Errors the proxy generates use the project's JSON error format ({"error": "..."}):

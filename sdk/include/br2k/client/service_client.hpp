@@ -19,8 +19,9 @@
 // (retry budget): it refills at `retry_budget_per_second` plus `retry_budget_ratio` per success,
 // so a thousand clients of a recovering leader add a bounded load, not a stampede. A request that
 // may have reached the server is retried only if its method is idempotent (GET, HEAD, OPTIONS,
-// PUT, DELETE) or it carries an Idempotency-Key; the client adds one (a random UUID) to every other
-// request unless the caller set one or turned that off. Guarantee: with the key, exactly once
+// PUT, DELETE) or it carries an Idempotency-Key; the client adds one (a random UUID) to every
+// state-changing request (all but GET, HEAD, OPTIONS, TRACE) unless the caller set one or turned
+// that off. Guarantee: with the key, exactly once
 // (the server deduplicates); without it, at most once for non-idempotent methods.
 //
 // Claims: when the service has been unreachable for `claim_after` and no newer location appeared,
@@ -81,7 +82,7 @@ struct ServiceClientOptions {
 
 struct RequestOptions {
   std::optional<Deadline> deadline;  // empty: now + request_timeout
-  // Add an Idempotency-Key to a non-idempotent request that has none (makes it retryable).
+  // Add an Idempotency-Key to a state-changing request that has none (makes it retryable).
   bool add_idempotency_key = true;
 };
 
@@ -141,5 +142,8 @@ class ServiceClient : public std::enable_shared_from_this<ServiceClient> {
 
 // Whether a method is idempotent in HTTP's sense (RFC 9110, 9.2.2).
 bool is_idempotent(std::string_view method);
+// Whether a method is safe (RFC 9110, 9.2.1: GET, HEAD, OPTIONS, TRACE): it changes nothing, so
+// it needs no Idempotency-Key; every other request gets one.
+bool is_safe(std::string_view method);
 
 }  // namespace br2k::client
