@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <br2k/net/url.hpp>
 #include <nlohmann/json.hpp>
@@ -370,6 +371,65 @@ void Node::Impl::step_down(std::string_view why) {
   changed.notify();
 }
 
+// A follower's fast path for a crashed leader. When the leader's own address refuses TCP
+// connections, nothing listens there: its process is gone (the host is up and says so), so
+// waiting out its lease only keeps the service down. Two refusals in a row end its term: the
+// follower deletes `leader` if it still has that epoch's create revision, and the election runs at
+// once. Safe: the old process cannot append (it is gone, and any append would fail on the fence)
+// and cannot answer reads at that address (nothing listens). A leader that is slow, partitioned or
+// paused does not refuse connections (they time out), so it keeps its lease as before.
+Task<void> Node::Impl::probe_leader() {
+  auto self = shared_from_this();
+  int refusals = 0;
+  std::uint64_t probed = 0;
+  while (!stopped) {
+    co_await sleep_for(options.leader_probe_interval);
+    if (stopped)
+      break;
+    if (leading() || leader.epoch == 0 || leader.node == options.node_id || !lease_valid()) {
+      refusals = 0;
+      continue;
+    }
+    if (leader.epoch != probed) {
+      probed = leader.epoch;
+      refusals = 0;
+    }
+    auto u = net::parse_url(leader.url);
+    if (!u)
+      continue;
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(u->host, ec);
+    if (ec)
+      continue;  // host names: no probe (a refusal would not name one process)
+    auto socket = std::make_shared<asio::ip::tcp::socket>(executor);
+    asio::steady_timer timer(executor, std::chrono::milliseconds(300));
+    timer.async_wait([socket](const boost::system::error_code& e) {
+      if (!e)
+        socket->close();
+    });
+    asio::ip::tcp::endpoint endpoint(address, static_cast<unsigned short>(std::stoul(u->port)));
+    auto [cec] = co_await socket->async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
+    timer.cancel();
+    socket->close();
+    if (cec != asio::error::connection_refused) {
+      refusals = 0;
+      continue;
+    }
+    if (++refusals < 2 || leader.epoch != probed)
+      continue;
+    refusals = 0;
+    spdlog::warn(
+        "node {}: the leader {} ({}) refuses connections: its process is gone; ending "
+        "epoch {} without waiting for its lease",
+        options.node_id, leader.node, leader.url, probed);
+    etcd::TxnRequest t;
+    t.compare.push_back(etcd::Compare::create_revision(keys.leader(), etcd::Compare::Op::kEqual,
+                                                       static_cast<std::int64_t>(probed)));
+    t.success.push_back(etcd::DeleteRangeRequest{.key = keys.leader()});
+    co_await etcd.txn(std::move(t));
+  }
+}
+
 // Refreshes the live members' URLs (BR2K-Replicas, status).
 Task<void> Node::Impl::members_loop() {
   auto self = shared_from_this();
@@ -463,6 +523,8 @@ Result<asio::ip::tcp::endpoint> Node::start() {
   asio::co_spawn(s.executor, s.sync_loop(), asio::detached);
   asio::co_spawn(s.executor, s.watch_leader(), asio::detached);
   asio::co_spawn(s.executor, s.members_loop(), asio::detached);
+  if (s.options.leader_probe_interval.count() > 0)
+    asio::co_spawn(s.executor, s.probe_leader(), asio::detached);
   asio::co_spawn(s.executor, s.progress_loop(), asio::detached);
   asio::co_spawn(s.executor, s.run(), asio::detached);
   return ep;

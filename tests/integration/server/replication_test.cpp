@@ -161,6 +161,21 @@ TEST_F(ReplicationTest, KilledLeaderIsReplacedWithAHigherEpochAndTheRegistryShow
   EXPECT_EQ(json::parse(list.body)["count"], 1);
 }
 
+TEST_F(ReplicationTest, ACrashedLeaderIsReplacedWithoutWaitingForItsLease) {
+  auto o = cluster_options("kv");
+  o.lease_ttl = 15;  // a failover through lease expiry would take 15 s or more
+  LocalCluster c(o);
+  const int old = c.wait_leader(30s);
+  const auto old_epoch = c.epoch_of(old);
+  ASSERT_EQ(send(c.node_url(old) + "/kv/a", "PUT", "1").status, 200);
+  c.kill_node(old);  // its address now refuses connections: the followers end its term
+  const int next = c.wait_leader(8s, old);
+  EXPECT_GT(c.epoch_of(next), old_epoch);
+  auto r = send(c.node_url(next) + "/kv/a", "GET");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["value"], "1");
+}
+
 TEST_F(ReplicationTest, PausedLeaderCannotAppendAfterItsLeaseEnded) {
   LocalCluster c(cluster_options("kv"));
   const int old = c.wait_leader(30s);

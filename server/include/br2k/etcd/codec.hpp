@@ -3,8 +3,8 @@
 // The gateway follows the proto3 JSON mapping
 // (https://protobuf.dev/programming-guides/proto3/#json): bytes are base64, 64-bit integers are
 // decimal strings, fields at their default value are omitted. Decoders take untrusted bytes and
-// never throw: anything that does not fit gives Errc::kMalformedReply. Thread-safety: pure
-// functions.
+// never throw: anything that does not fit gives Errc::kMalformedReply, as does JSON nested deeper
+// than 128 levels. Thread-safety: pure functions.
 #pragma once
 
 #include <br2k/core/error.hpp>

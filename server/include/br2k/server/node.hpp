@@ -17,6 +17,9 @@
 //          then put log/<n+1..n+k>, put log_size = n+k
 //      and each request is answered with its entry's reply once the leader has applied it.
 //      Read-only requests are answered from applied state while the lease certainly holds.
+//   Followers probe the leader's address: when it refuses connections (the process is gone) they
+//   end its term at once (delete `leader` with a compare on its epoch) instead of waiting out
+//   its lease; a leader that is slow, paused or partitioned is not affected.
 //   6. Steps down when its lease is lost, the leader key changes, or a fenced write fails: the
 //      requests it holds get 503 (retry elsewhere; with an Idempotency-Key the retry is applied
 //      at most once), and it rejoins as a follower with a new lease.
@@ -79,6 +82,10 @@ struct NodeOptions {
   std::size_t max_idempotency_key = 255;
   // How often lpi/<node> (and ssi on the leader) are written when they changed.
   std::chrono::milliseconds progress_interval{250};
+  // How often a follower checks that the leader's address still accepts TCP connections; two
+  // refusals in a row (its process is gone) end the leader's term at once instead of after its
+  // lease. Zero: never (failover then always waits for the lease).
+  std::chrono::milliseconds leader_probe_interval{100};
   // How often the members list (for BR2K-Replicas and status) is refreshed.
   std::chrono::milliseconds members_interval{1000};
   ReplicatedStateOptions state;
