@@ -95,6 +95,10 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
   // Where requests go.
   std::optional<Location> current;
   std::vector<std::string> replicas;  // from BR2K-Replicas; asked for hints when the leader fails
+  std::string last_replicas_header;   // the BR2K-Replicas value `replicas` was parsed from
+  // The last URL parsed for a request, and its parts (the leader's, nearly always).
+  std::string parsed_url;
+  std::optional<net::Url> parsed_cache;
   std::size_t next_replica = 0;
   std::set<asio::steady_timer*> waiters;  // wait_change() timers, cancelled on a change
   std::function<void(const std::optional<Location>&, const Location&, Source)> on_change;
@@ -150,7 +154,10 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
 
   // Learns from a reply's BR2K headers.
   void learn(const net::HttpResponse& r, const std::string& from_url) {
-    if (auto it = r.find(kReplicasHeader); it != r.end()) {
+    // Every reply of a leader carries the same BR2K headers: parse them only when they change.
+    if (auto it = r.find(kReplicasHeader);
+        it != r.end() && std::string_view(it->value()) != last_replicas_header) {
+      last_replicas_header.assign(it->value().data(), it->value().size());
       std::vector<std::string> list;
       std::string_view v(it->value().data(), it->value().size());
       while (!v.empty()) {
@@ -173,6 +180,8 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
     std::string leader = leader_it != r.end() ? trim(leader_it->value()) : std::string();
     if (leader.empty() && r.result_int() != 307 && r.result_int() != 503)
       leader = from_url;
+    if (!leader.empty() && epoch && current && current->url == leader && current->epoch == *epoch)
+      return;  // what we know already
     if (!leader.empty() && epoch && net::parse_url(leader))
       offer({leader, *epoch}, Source::kHint);
   }
@@ -459,9 +468,18 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
       co_await s.wait_change(std::min(deadline, Clock::now() + std::chrono::milliseconds(250)));
       continue;
     }
-    auto parsed = net::parse_url(url);
+    if (url != s.parsed_url || !s.parsed_cache) {
+      auto p = net::parse_url(url);
+      s.parsed_url = url;
+      s.parsed_cache = p ? std::optional<net::Url>(*p) : std::nullopt;
+      if (!p) {
+        last = Error(Errc::kInvalidArgument, "location " + url + ": " + p.error().detail);
+        s.parsed_url.clear();
+      }
+    }
+    Result<net::Url> parsed =
+        s.parsed_cache ? Result<net::Url>(*s.parsed_cache) : Result<net::Url>(last);
     if (!parsed) {
-      last = Error(Errc::kInvalidArgument, "location " + url + ": " + parsed.error().detail);
       if (s.current && s.current->url == url) {
         // A malformed location on chain: only a newer one can help.
         s.refresh_from_chain();
