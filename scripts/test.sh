@@ -7,7 +7,8 @@
 #   BR2K_SANITIZE=address scripts/test.sh    ASan+UBSan build in build-address/ ('thread': TSan)
 #
 # Environment: BR2K_SANITIZE (empty, address or thread); BR2K_TEST_TIMEOUT, the per-test timeout in
-# seconds for tests that set none themselves (default 300). Needs no stdin.
+# seconds for tests that set none themselves (default 300); BR2K_FUZZ_SECONDS, how long each fuzz
+# target runs (default 10; scripts/fuzz.sh). Needs no stdin.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,6 +38,13 @@ cmake --build "$build" --parallel "$jobs"
 step "ctest $*"
 ctest --test-dir "$build" --output-on-failure --no-tests=error \
   --timeout "${BR2K_TEST_TIMEOUT:-300}" "$@"
+
+# The libFuzzer targets (fuzz/), briefly; not in sanitizer runs (they have their own) nor when
+# ctest arguments choose tests.
+if [[ -z $sanitize && $# -eq 0 ]]; then
+  step "fuzz (each target ${BR2K_FUZZ_SECONDS:-10} s)"
+  bash scripts/fuzz.sh "${BR2K_FUZZ_SECONDS:-10}"
+fi
 
 step "install into a temporary prefix; build and run examples/consumer against it"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/br2k-test.XXXXXX")

@@ -19,6 +19,41 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// Whether `s` is well-formed UTF-8 (Unicode, table 3-7: no overlong forms, surrogates or code
+// points above U+10FFFF). Keys and values must be: replies and the snapshot are JSON text, which
+// can hold nothing else (snapshot() would throw, and a reply would not give the value back).
+bool is_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t more = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // the range of the second byte
+    if (b < 0x80) {
+      more = 0;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      more = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      more = 2;
+      lo = b == 0xe0 ? 0xa0 : 0x80;
+      hi = b == 0xed ? 0x9f : 0xbf;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      more = 3;
+      lo = b == 0xf0 ? 0x90 : 0x80;
+      hi = b == 0xf4 ? 0x8f : 0xbf;
+    } else {
+      return false;
+    }
+    if (s.size() - i - 1 < more)
+      return false;
+    for (std::size_t k = 1; k <= more; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xbf))
+        return false;
+    }
+    i += more + 1;
+  }
+  return true;
+}
+
 std::string path_of(std::string_view target) {
   return std::string(target.substr(0, target.find('?')));
 }
@@ -59,6 +94,8 @@ std::optional<Reply> KvStore::prepare(Command& c) const {
     return error_reply(405, "/kv takes GET only");
   if (r->key.empty() || r->key.size() > kMaxKey)
     return error_reply(400, "a key must have 1 to 256 bytes");
+  if (!is_utf8(r->key))
+    return error_reply(400, "a key must be UTF-8 text");
   if (r->cas) {
     if (c.method != "POST")
       return error_reply(405, "/kv/<key>/cas takes POST");
@@ -73,6 +110,8 @@ std::optional<Reply> KvStore::prepare(Command& c) const {
   if (c.method == "PUT") {
     if (c.body.size() > kMaxValue)
       return error_reply(413, "a value may have at most 65536 bytes");
+    if (!is_utf8(c.body))
+      return error_reply(400, "a value must be UTF-8 text");
     return std::nullopt;
   }
   if (c.method == "DELETE")

@@ -127,6 +127,32 @@ TEST(JsonRpc, MalformedDetailIsBounded) {
   EXPECT_LT(r.error().detail.size(), 300u);
 }
 
+// Regression (fuzz/corpus/jsonrpc_fuzz/regression_deep_nesting): a reply nested thousands of
+// levels deep parsed, and the excerpt of a malformed-reply error (dump(), recursive) then
+// overflowed the stack. Deep nesting is now refused as malformed before parsing.
+TEST(JsonRpc, DeeplyNestedRepliesAreMalformedNotAStackOverflow) {
+  // The reply object and `depth` arrays inside it: depth + 1 levels.
+  auto nested = [](std::size_t depth) {
+    return R"({"jsonrpc":"2.0","id":1,"result":)" + std::string(depth, '[') +
+           std::string(depth, ']') + "}";
+  };
+  for (std::size_t depth : {128u, 10'000u, 1'000'000u}) {
+    auto r = decode_reply(std::string_view(nested(depth)), 1);
+    ASSERT_FALSE(r) << depth;
+    EXPECT_TRUE(r.error().is(Errc::kMalformedReply)) << r.error();
+    auto parsed = parse_json(std::string(depth, '{'));
+    ASSERT_FALSE(parsed);
+    EXPECT_TRUE(parsed.error().is(Errc::kMalformedReply));
+  }
+  // 128 levels are accepted, and brackets inside strings do not count.
+  auto ok = decode_reply(std::string_view(nested(127)), 1);
+  ASSERT_TRUE(ok) << ok.error();
+  EXPECT_FALSE(decode_quantity(ok->result));
+  const std::string in_string =
+      R"({"jsonrpc":"2.0","id":1,"result":")" + std::string(1000, '[') + R"(\"]"})";
+  EXPECT_TRUE(decode_reply(std::string_view(in_string), 1));
+}
+
 TEST(JsonRpc, ResultIsMovedNotCopied) {
   Json message = Json::parse(R"({"jsonrpc":"2.0","id":1,"result":{"logs":[1,2,3]}})");
   auto r = decode_reply(std::move(message), 1);

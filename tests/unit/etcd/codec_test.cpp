@@ -100,6 +100,25 @@ TEST(Codec, MalformedRepliesGiveTypedErrors) {
   EXPECT_TRUE(codec::decode_auth_token(R"({"token":""})").error().is(Errc::kMalformedReply));
 }
 
+// Regression (fuzz/corpus/etcd_codec_fuzz/regression_deep_watch_error): a watch line whose
+// error is an array nested thousands of levels deep was dump()ed for the error detail, which
+// recursed until the stack overflowed. Replies nested deeper than 128 levels are now malformed.
+TEST(Codec, DeeplyNestedRepliesAreMalformedNotAStackOverflow) {
+  for (std::size_t depth : {10'000u, 1'000'000u}) {
+    const std::string line =
+        R"({"error":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+    auto r = codec::decode_watch_message(line);
+    ASSERT_FALSE(r) << depth;
+    EXPECT_TRUE(r.error().is(Errc::kMalformedReply)) << r.error();
+  }
+  const std::string deep_range = R"({"kvs":)" + std::string(200, '[') + std::string(200, ']') + "}";
+  EXPECT_TRUE(codec::decode_range(deep_range).error().is(Errc::kMalformedReply));
+  EXPECT_EQ(codec::decode_gateway_error(503, std::string(100'000, '[')).grpc_code, -1);
+  auto flat = codec::decode_watch_message(R"({"error":"no leader"})");
+  ASSERT_FALSE(flat);
+  EXPECT_NE(flat.error().detail.find("no leader"), std::string::npos) << flat.error();
+}
+
 TEST(Codec, MapsGatewayErrorsToTypedErrors) {
   struct Case {
     unsigned status;

@@ -136,6 +136,64 @@ TEST(KvStore, RoutesAndRefusals) {
   EXPECT_FALSE(kv.prepare(c));
 }
 
+// Regressions found by the fuzz targets (fuzz/, issue 6): a key or value that is not UTF-8 used to
+// be stored, after which KvStore::snapshot() (JSON) threw, and with it ReplicatedState::snapshot()
+// and state_hash() on every replica. Such requests are now refused with 400 and change nothing.
+TEST(KvStore, RefusesKeysAndValuesThatAreNotUtf8) {
+  struct Case {
+    const char* what;
+    std::string target;
+    std::string body;
+  };
+  const Case kCases[] = {
+      // fuzz/corpus/http_request_fuzz/regression_put_binary_body: the body of a PUT.
+      {"binary body", "/kv/a", std::string("\xa0\xb3\x00\x00p", 5)},
+      {"lone continuation byte", "/kv/a", "v\x85lue"},
+      {"overlong NUL", "/kv/a", "\xc0\x80"},
+      {"UTF-16 surrogate", "/kv/a", "\xed\xa0\x80"},
+      {"above U+10FFFF", "/kv/a", "\xf4\x90\x80\x80"},
+      {"truncated sequence", "/kv/a", "\xe2\x82"},
+      {"key", "/kv/\xff", "v"},
+  };
+  for (const auto& c : kCases) {
+    KvStore kv;
+    Command command{.method = "PUT", .target = c.target, .body = c.body};
+    auto refusal = kv.prepare(command);
+    ASSERT_TRUE(refusal) << c.what;
+    EXPECT_EQ(refusal->status, 400u) << c.what;
+    EXPECT_TRUE(json::parse(refusal->body).contains("error")) << c.what;
+    EXPECT_EQ(kv.apply(command, 1).status, 400u) << c.what;
+    EXPECT_TRUE(kv.data().empty()) << c.what;
+  }
+  KvStore kv;
+  Command text{
+      .method = "PUT", .target = "/kv/caf\xc3\xa9", .body = "\xe2\x82\xac \xf0\x9f\x98\x80"};
+  EXPECT_FALSE(kv.prepare(text));
+  EXPECT_EQ(kv.apply(text, 1).status, 200u);
+  EXPECT_NO_THROW(kv.snapshot());
+}
+
+TEST(ReplicatedState, LoggedValueThatIsNotUtf8IsRefusedAndTheStateStillSnapshots) {
+  // fuzz/corpus/log_entry_fuzz/regression_put_binary_body: a well-formed entry (PUT /kv/a?x=1,
+  // body "v\0\x85lue") as an older leader could have logged it.
+  constexpr std::string_view kEntry =
+      "e9012a07856b65792d3183505554892f6b762f613f783d318a746578742f706c61696e867600856c7565";
+  const Bytes raw = from_hex(kEntry).value();
+  auto entry = decode_log_entry(std::string(raw.begin(), raw.end()));
+  ASSERT_TRUE(entry) << entry.error();
+  EXPECT_EQ(entry->command.body, std::string("v\0\x85lue", 6));
+  KvStore kv;
+  ReplicatedState s(kv);
+  EXPECT_EQ(s.apply(1, *entry).status, 400u);
+  EXPECT_TRUE(kv.data().empty());
+  std::string snap;
+  ASSERT_NO_THROW(snap = s.snapshot());
+  KvStore kv2;
+  ReplicatedState t(kv2);
+  ASSERT_TRUE(t.restore(snap));
+  EXPECT_EQ(t.state_hash(), s.state_hash());
+}
+
 TEST(KvStore, CompareAndSet) {
   KvStore kv;
   auto cas = [](std::string expect_json, std::string value) {

@@ -20,7 +20,8 @@ namespace br2k::chain {
 // sent as [] (some nodes refuse a missing or null params member).
 std::string encode_request(std::uint64_t id, std::string_view method, const Json& params);
 
-// JSON text to a value. Errors: kMalformedReply (not JSON, or empty).
+// JSON text to a value. Errors: kMalformedReply (not JSON, empty, or nested deeper than 128
+// levels).
 Result<Json> parse_json(std::string_view text);
 
 // Checks that `message` is the reply to request `id` and takes it apart, moving the result (which

@@ -1,6 +1,7 @@
 // KvStore: a key-value service on BR2K's state machine interface (examples/, issue 4).
 //
-// Routes (keys are 1..256 bytes of the path after /kv/; values are the raw body, at most 64 KiB):
+// Routes (keys are 1..256 bytes of the path after /kv/; values are the raw body, at most 64 KiB;
+// both UTF-8 text, as replies and snapshots are JSON):
 //   GET    /kv/<key>        200 {"key", "value", "version"} | 404
 //   GET    /kv              200 {"count": n, "keys": [...]} (at most 1000 keys, sorted)
 //   PUT    /kv/<key>        200 {"key", "value", "version", "index"}: sets the value
@@ -9,8 +10,8 @@
 //   DELETE /kv/<key>        200 {"key", "deleted": true|false}
 // `version` counts the writes of a key since it was created; `index` is the log index that wrote
 // it. Every value written is traceable, which the fault suite's linearizability check uses.
-// Bad requests (no key, a key or value too long, malformed CAS body, other methods) are refused
-// by prepare() with 400/404/405 before anything is logged.
+// Bad requests (no key, a key or value too long or not UTF-8, malformed CAS body, other methods)
+// are refused by prepare() with 400/404/405/413 before anything is logged.
 //
 // Thread-safety: as StateMachine (the engine's one thread).
 #pragma once
