@@ -53,9 +53,8 @@ BlockingServiceClient::~BlockingServiceClient() {
 
 Result<net::HttpResponse> BlockingServiceClient::request(net::HttpRequest request,
                                                          RequestOptions options) {
-  auto fut = asio::co_spawn(impl_->io,
-                            impl_->client->request(std::move(request), std::move(options)),
-                            asio::use_future);
+  auto fut = asio::co_spawn(
+      impl_->io, impl_->client->request(std::move(request), std::move(options)), asio::use_future);
   return fut.get();
 }
 

@@ -3,10 +3,11 @@
 // plain HTTP to 127.0.0.1 never sees a failover (PROTOCOL.md, "Proxy").
 //
 // Per request: hop-by-hop headers are dropped (RFC 9110 7.6.1), an Idempotency-Key is added to a
-// state-changing request (any method but GET, HEAD, OPTIONS, TRACE) that lacks one (so it can be retried safely across a failover), and the
-// request is held (retried with backoff, re-resolving the leader) until the leader answers or its
-// deadline passes. At most `max_pending` requests are held at once; one more gets 503 at once.
-// Errors the proxy generates use the project's JSON error format ({"error": "..."}):
+// state-changing request (any method but GET, HEAD, OPTIONS, TRACE) that lacks one (so it can be
+// retried safely across a failover), and the request is held (retried with backoff, re-resolving
+// the leader) until the leader answers or its deadline passes. At most `max_pending` requests are
+// held at once; one more gets 503 at once. Errors the proxy generates use the project's JSON error
+// format ({"error": "..."}):
 //   504 no answer before the deadline, 502 the request may have been applied but its answer was
 //   lost (only without an Idempotency-Key), 503 the pending limit is reached or the proxy stops.
 // Routes of its own: /-/br2k/status (JSON: service, current leader and epoch, counters, RPC
