@@ -8,6 +8,7 @@
 #include <br2k/chain/tx_sender.hpp>
 #include <br2k/eth/key.hpp>
 #include <br2k/local/local_cluster.hpp>
+#include <br2k/local/run_sync.hpp>
 #include <br2k/registry/registry.hpp>
 #include <br2k/testing/http.hpp>
 #include <br2k/testing/ports.hpp>
@@ -34,22 +35,6 @@ const char* const kAnvilKeys[10] = {
     "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
     "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 };
-
-namespace {
-
-// Runs a coroutine to completion on a private io_context (setup code is synchronous).
-template <class T>
-T run_sync(boost::asio::io_context& io, Task<T> task) {
-  auto fut = boost::asio::co_spawn(io, std::move(task), boost::asio::use_future);
-  while (fut.wait_for(0s) != std::future_status::ready) {
-    if (io.stopped())
-      io.restart();
-    io.run_one_for(10ms);
-  }
-  return fut.get();
-}
-
-}  // namespace
 
 LocalCluster::LocalCluster(LocalClusterOptions options) : options_(std::move(options)) {
   if (options_.nodes < 1 || options_.nodes > 9)

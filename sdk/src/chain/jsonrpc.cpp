@@ -1,5 +1,6 @@
 // JSON-RPC 2.0 requests, replies and notifications. See jsonrpc.hpp.
 #include <br2k/chain/jsonrpc.hpp>
+#include <br2k/core/json_guard.hpp>
 #include <br2k/eth/types.hpp>
 #include <limits>
 
@@ -21,36 +22,7 @@ std::string excerpt(const Json& value) {
   return text;
 }
 
-// Replies nested deeper than this are refused before they are parsed. nlohmann's parser is
-// iterative, but dump() (error details) and copies recurse, so a reply of some tens of kilobytes of
-// '[' would overflow the stack of whatever prints or copies it (the regression input
-// fuzz/corpus/jsonrpc_fuzz/regression_deep_nesting). Ethereum's replies nest a few levels.
-constexpr std::size_t kMaxJsonDepth = 128;
-
-// Whether the brackets outside strings nest deeper than `max`: the depth of valid JSON, and an
-// upper bound for text the parser refuses anyway.
-bool nests_deeper_than(std::string_view text, std::size_t max) {
-  std::size_t depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max)
-        return true;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
+// Replies nested deeper than kMaxJsonDepth are refused before parsing: see json_guard.hpp.
 
 Result<RpcError> decode_error_object(Json& error) {
   if (!error.is_object())
@@ -89,7 +61,7 @@ std::string encode_request(std::uint64_t id, std::string_view method, const Json
 }
 
 Result<Json> parse_json(std::string_view text) {
-  if (nests_deeper_than(text, kMaxJsonDepth))
+  if (json_nests_deeper_than(text, kMaxJsonDepth))
     return malformed("reply nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   Json value = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) {

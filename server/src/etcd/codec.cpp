@@ -1,5 +1,6 @@
 // JSON codec for etcd's gRPC-JSON gateway. See codec.hpp.
 #include <br2k/core/bytes.hpp>
+#include <br2k/core/json_guard.hpp>
 #include <br2k/etcd/codec.hpp>
 #include <charconv>
 #include <nlohmann/json.hpp>
@@ -144,42 +145,12 @@ DeleteRangeResponse delete_of(const json& j) {
   return r;
 }
 
-// Replies nested deeper than this are refused before they are parsed. nlohmann's parser is
-// iterative, but dump() and copies recurse: a watch line whose error was an array nested some
-// thousands of levels deep overflowed the stack when dump()ed for the error detail (the regression
-// input fuzz/corpus/etcd_codec_fuzz/regression_deep_watch_error). etcd's replies nest a few levels.
-// (The same guard as parse_json's in sdk/src/chain/jsonrpc.cpp.)
-constexpr std::size_t kMaxJsonDepth = 128;
-
-// Whether the brackets outside strings nest deeper than `max`: the depth of valid JSON, and an
-// upper bound for text the parser refuses anyway.
-bool nests_deeper_than(std::string_view text, std::size_t max) {
-  std::size_t depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max)
-        return true;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
+// Replies nested deeper than kMaxJsonDepth are refused before parsing: see json_guard.hpp.
 
 // Parses untrusted text and runs `decode` on it, turning every failure into kMalformedReply.
 template <class F>
 auto decode(std::string_view body, F&& decode) -> Result<decltype(decode(std::declval<json&>()))> {
-  if (nests_deeper_than(body, kMaxJsonDepth))
+  if (json_nests_deeper_than(body, kMaxJsonDepth))
     return Error(Errc::kMalformedReply,
                  "reply nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -466,7 +437,7 @@ Result<WatchResponse> decode_watch_message(std::string_view line) {
 
 GatewayError decode_gateway_error(unsigned http_status, std::string_view body) {
   GatewayError e{.http_status = http_status};
-  json j = nests_deeper_than(body, kMaxJsonDepth)
+  json j = json_nests_deeper_than(body, kMaxJsonDepth)
                ? json()
                : json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_object()) {

@@ -9,6 +9,7 @@
 #include <br2k/etcd/client.hpp>
 #include <br2k/faults/harness.hpp>
 #include <br2k/local/local_cluster.hpp>
+#include <br2k/local/run_sync.hpp>
 #include <br2k/server/log_entry.hpp>
 #include <br2k/testing/http.hpp>
 #include <br2k/testing/wait.hpp>
@@ -23,6 +24,7 @@
 
 namespace br2k::faults {
 
+using local::run_sync;
 using json = nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -109,17 +111,6 @@ int classify(const Reply& r) {
   if (r.status == 503)
     return 1;
   return 2;
-}
-
-template <class T>
-T run_sync(boost::asio::io_context& io, Task<T> task) {
-  auto fut = boost::asio::co_spawn(io, std::move(task), boost::asio::use_future);
-  while (fut.wait_for(0s) != std::future_status::ready) {
-    if (io.stopped())
-      io.restart();
-    io.run_one_for(10ms);
-  }
-  return fut.get();
 }
 
 struct LogRow {
