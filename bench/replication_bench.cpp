@@ -36,6 +36,7 @@
 #include <sstream>
 #include <thread>
 
+#include "args.hpp"
 #include "wrk.hpp"
 
 namespace {
@@ -60,15 +61,7 @@ struct Args {
   bool json = false;
 };
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');) {
-    if (!item.empty())
-      out.push_back(item);
-  }
-  return out;
-}
+using br2k::bench::split;
 
 Args parse_args(int argc, char** argv) {
   Args a;

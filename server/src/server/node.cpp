@@ -300,7 +300,7 @@ Task<void> Node::Impl::run() {
                        cur->header.revision);
       }
       if (won) {
-        co_await lead(*won, lease);
+        co_await lead(*won);
         break;  // start over with a fresh lease after leading
       }
       role = Role::kFollower;
@@ -318,8 +318,7 @@ Task<void> Node::Impl::run() {
 }
 
 // Leads at `epoch` until deposed: catch up with log_size, publish, serve.
-Task<void> Node::Impl::lead(std::uint64_t e, std::int64_t lease) {
-  (void)lease;
+Task<void> Node::Impl::lead(std::uint64_t e) {
   role = Role::kLeader;
   epoch = e;
   const auto my_term = ++term;

@@ -67,7 +67,7 @@ struct Node::Impl : std::enable_shared_from_this<Node::Impl> {
 
   // ---- node.cpp: lifecycle, membership, election
   Task<void> run();
-  Task<void> lead(std::uint64_t epoch, std::int64_t lease);
+  Task<void> lead(std::uint64_t epoch);
   void step_down(std::string_view why);
   Task<void> watch_leader();
   Task<void> watch_lease(std::uint64_t generation);
