@@ -37,6 +37,7 @@ pinned=(
   haproxy=2.6.12-1+deb12u4
   curl=7.88.1-10+deb12u15
   iproute2=6.1.0-3
+  nftables=1.0.6-2+deb12u2
 )
 
 as_root=()
