@@ -1,12 +1,14 @@
 // HTTP/1.1 connection on Boost.Beast. See http_connection.hpp.
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -167,9 +169,12 @@ Task<Result<void>> HttpConnection::write(HttpRequest& request, Deadline deadline
   if (!open_) {
     co_return Error(Errc::kUnavailable, "connection to " + url_.host_header() + " closed");
   }
-  request.prepare_payload();
+  request.prepare_payload();  // a Content-Length (or none): never chunked, so the body goes as is
+  serialize_header(request, header_out_);
+  const std::array<asio::const_buffer, 2> out{asio::buffer(header_out_),
+                                              asio::buffer(request.body())};
   lowest().expires_at(deadline);
-  auto [ec, n] = co_await visit([&](auto& s) { return http::async_write(s, request, kUse); });
+  auto [ec, n] = co_await visit([&](auto& s) { return asio::async_write(s, out, kUse); });
   if (ec) {
     close();
     co_return io_error(ec, url_, "write to");
@@ -272,7 +277,7 @@ Task<Result<std::string>> HttpConnection::read_line() {
 }
 
 bool HttpConnection::reusable() {
-  if (!open_ || !keep_alive_ || stream_parser_ || buffer_.size() != 0)
+  if (!kept_alive())
     return false;
   // A peer that closed an idle connection has left an EOF (or an alert) to read: peek for it
   // without blocking, so a stale pooled connection is never handed a request.

@@ -132,7 +132,8 @@ Task<void> accept_loop(std::shared_ptr<ServerState> st) {
   asio::steady_timer backoff(st->strand);
   for (;;) {
     // Each connection gets its own strand, so a thread-pool executor may serve several at once.
-    asio::any_io_executor session_ex = asio::make_strand(st->executor);
+    asio::any_io_executor session_ex =
+        st->options.single_threaded ? st->executor : asio::make_strand(st->executor);
     auto [ec, socket] = co_await st->acceptor.async_accept(session_ex, kUse);
     if (ec) {
       if (ec == asio::error::operation_aborted || !st->acceptor.is_open())

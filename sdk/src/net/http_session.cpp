@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -193,7 +194,11 @@ Task<void> Session::serve() {
     finish_response(res, version, head, close);
     phase_ = Phase::kWriting;
     set_deadline(o.write_timeout);
-    auto [ec, n] = co_await http::async_write(socket_, res, kUse);
+    // The header as one string and the body as is: one gathered write (see serialize_header).
+    serialize_header(res, header_out_);
+    const std::array<asio::const_buffer, 2> out{asio::buffer(header_out_),
+                                                asio::buffer(res.body())};
+    auto [ec, n] = co_await asio::async_write(socket_, out, kUse);
     clear_deadline();
     server_->metrics.requests(res.result_int()).inc();
     server_->metrics.request_duration.observe(

@@ -103,6 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::shared_ptr<ServerState> server_;
   boost::asio::ip::tcp::socket socket_;
   boost::beast::flat_buffer buffer_;  // reused for every request of the connection
+  std::string header_out_;            // a response's serialized header, reused
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   boost::asio::steady_timer timer_;
   boost::asio::cancellation_signal cancel_;

@@ -62,6 +62,9 @@ class HttpConnection {
   // True when the connection can carry another request: open, kept alive, and neither closed by
   // the peer nor holding unexpected bytes (checked without blocking).
   bool reusable();
+  // The part of reusable() that needs no system call: open, kept alive, and nothing unexpected
+  // read. A connection that passes may still have been closed by the peer since.
+  bool kept_alive() const { return open_ && keep_alive_ && !stream_parser_ && buffer_.size() == 0; }
 
   // Closes the socket; pending operations complete with errors.
   void close();
@@ -83,7 +86,8 @@ class HttpConnection {
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>>
       stream_parser_;
-  std::string pending_;  // streamed body bytes not yet returned as lines
+  std::string header_out_;  // a request's serialized header, reused
+  std::string pending_;     // streamed body bytes not yet returned as lines
   // Beast keeps a reference to the chunk callback, so it lives here, as long as the parser.
   std::function<std::size_t(std::uint64_t, std::string_view, boost::system::error_code&)> on_chunk_;
   bool open_ = false;

@@ -41,7 +41,8 @@
 //     response being written).
 //
 // Threading: the server runs on the executor it is given, which may be an io_context run by one
-// thread or a thread pool. Each connection runs on its own strand, so one connection's handler
+// thread or a thread pool. Each connection runs on its own strand (unless
+// options.single_threaded says the executor needs none), so one connection's handler
 // calls never overlap; with a multi-threaded executor different connections' handler calls may
 // run in parallel, and the handler must be thread-safe. start(), stop(), local_port() and
 // open_connections() may be called from any thread, but start() and stop() not concurrently with
@@ -97,6 +98,10 @@ struct HttpServerOptions {
   std::shared_ptr<MetricsRegistry> metrics;
   // Prefix of the server's metric names; two servers sharing a registry need different ones.
   std::string metrics_prefix = "br2k_http_server";
+  // True when the executor is run by one thread (or is a strand): connections then run on it
+  // directly rather than on a strand each, which saves the strand's dispatch on every operation.
+  // With a multi-threaded executor this must stay false.
+  bool single_threaded = false;
 };
 
 namespace detail {
