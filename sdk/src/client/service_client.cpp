@@ -96,9 +96,16 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
   std::optional<Location> current;
   std::vector<std::string> replicas;  // from BR2K-Replicas; asked for hints when the leader fails
   std::string last_replicas_header;   // the BR2K-Replicas value `replicas` was parsed from
-  // The last URL parsed for a request, and its parts (the leader's, nearly always).
+  // The last URL parsed for a request, and what requests to it need (the leader's, nearly
+  // always). Shared, so that an attempt in flight keeps its own while another replaces it.
+  struct Target {
+    net::Url url;
+    std::string origin;  // the pool's key
+    std::string host;    // the Host header
+    std::string base;    // the URL's path without a trailing '/', prefixed to request targets
+  };
   std::string parsed_url;
-  std::optional<net::Url> parsed_cache;
+  std::shared_ptr<const Target> parsed_cache;
   std::size_t next_replica = 0;
   std::set<asio::steady_timer*> waiters;  // wait_change() timers, cancelled on a change
   std::function<void(const std::optional<Location>&, const Location&, Source)> on_change;
@@ -117,7 +124,16 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
   double tokens = 0;
   Clock::time_point refilled;
 
-  std::map<std::string, std::vector<std::unique_ptr<net::HttpConnection>>> idle;
+  // Idle keep-alive connections by origin, with when each was released.
+  struct IdleConnection {
+    std::unique_ptr<net::HttpConnection> connection;
+    Clock::time_point since;
+  };
+  std::map<std::string, std::vector<IdleConnection>, std::less<>> idle;
+  // A connection idle for less than this is reused without first checking (a recv syscall)
+  // whether the server closed it, when the request may be sent again: should the server have
+  // closed it, the request is sent once more on a fresh connection (see request()).
+  static constexpr auto kTrustIdleFor = std::chrono::milliseconds(100);
   std::mt19937_64 rng;
   ClientStats stats;
 
@@ -316,14 +332,26 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
   // ---------------------------------------------------------------------------------------------
   // Connections
 
-  Task<Result<std::unique_ptr<net::HttpConnection>>> acquire(const net::Url& url,
-                                                             Deadline deadline) {
-    auto& list = idle[url.origin()];
-    while (!list.empty()) {
-      auto c = std::move(list.back());
-      list.pop_back();
-      if (c->reusable())
-        co_return std::move(c);
+  // A pooled connection to `t`, else a new one. `unchecked` is set when a pooled connection is
+  // returned without asking the socket whether the server closed it (only when `may_trust`, and
+  // it was idle for less than kTrustIdleFor).
+  Task<Result<std::unique_ptr<net::HttpConnection>>> acquire(const Target& t, Deadline deadline,
+                                                             bool may_trust, bool& unchecked) {
+    unchecked = false;
+    const net::Url& url = t.url;
+    if (auto it = idle.find(t.origin); it != idle.end()) {
+      auto& list = it->second;
+      const auto now = may_trust ? Clock::now() : Clock::time_point{};
+      while (!list.empty()) {
+        auto c = std::move(list.back());
+        list.pop_back();
+        if (may_trust && now - c.since < kTrustIdleFor && c.connection->kept_alive()) {
+          unchecked = true;
+          co_return std::move(c.connection);
+        }
+        if (c.connection->reusable())
+          co_return std::move(c.connection);
+      }
     }
     if (url.tls() && !tls) {
       net::TlsOptions defaults;
@@ -338,10 +366,15 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
     co_return std::move(c);
   }
 
-  void release(const net::Url& url, std::unique_ptr<net::HttpConnection> c) {
-    auto& list = idle[url.origin()];
-    if (list.size() < options.max_idle_connections && c->reusable())
-      list.push_back(std::move(c));
+  void release(const Target& t, std::unique_ptr<net::HttpConnection> c) {
+    // Whether the server closed it meanwhile is checked when it is taken again (acquire()).
+    if (!c->kept_alive())
+      return;
+    auto it = idle.find(t.origin);
+    if (it == idle.end())
+      it = idle.emplace(t.origin, std::vector<IdleConnection>()).first;
+    if (it->second.size() < options.max_idle_connections)
+      it->second.push_back({std::move(c), Clock::now()});
   }
 };
 
@@ -391,7 +424,7 @@ void ServiceClient::stop() {
   s.wake_waiters();
   for (auto& [origin, list] : s.idle)
     for (auto& c : list)
-      c->close();
+      c.connection->close();
   s.idle.clear();
 }
 
@@ -471,14 +504,18 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
     if (url != s.parsed_url || !s.parsed_cache) {
       auto p = net::parse_url(url);
       s.parsed_url = url;
-      s.parsed_cache = p ? std::optional<net::Url>(*p) : std::nullopt;
-      if (!p) {
+      s.parsed_cache.reset();
+      if (p) {
+        State::Target t{*p, p->origin(), p->host_header(), p->target == "/" ? "" : p->target};
+        if (!t.base.empty() && t.base.back() == '/')
+          t.base.pop_back();
+        s.parsed_cache = std::make_shared<const State::Target>(std::move(t));
+      } else {
         last = Error(Errc::kInvalidArgument, "location " + url + ": " + p.error().detail);
         s.parsed_url.clear();
       }
     }
-    Result<net::Url> parsed =
-        s.parsed_cache ? Result<net::Url>(*s.parsed_cache) : Result<net::Url>(last);
+    const std::shared_ptr<const State::Target> parsed = s.parsed_cache;
     if (!parsed) {
       if (s.current && s.current->url == url) {
         // A malformed location on chain: only a newer one can help.
@@ -492,17 +529,30 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
     const Deadline attempt_deadline = std::min(deadline, Clock::now() + s.options.attempt_timeout);
     bool sent = false;
     Result<net::HttpResponse> reply = Error(Errc::kUnavailable);
-    auto conn = co_await s.acquire(*parsed, attempt_deadline);
+    bool unchecked = false;
+    auto conn = co_await s.acquire(*parsed, attempt_deadline, retry_after_send, unchecked);
     if (conn) {
-      net::HttpRequest copy = request;
-      std::string base = parsed->target == "/" ? std::string() : parsed->target;
-      if (!base.empty() && base.back() == '/')
-        base.pop_back();
-      copy.target(base + target);
-      copy.set(http::field::host, parsed->host_header());
-      copy.keep_alive(true);
-      copy.prepare_payload();
-      reply = co_await (*conn)->exchange(copy, attempt_deadline, sent);
+      // The request itself is sent (no copy): what an attempt changes, it sets every time.
+      if (parsed->base.empty()) {
+        if (request.target() != target)
+          request.target(target);
+      } else {
+        request.target(parsed->base + target);
+      }
+      request.set(http::field::host, parsed->host);
+      request.keep_alive(true);
+      reply = co_await (*conn)->exchange(request, attempt_deadline, sent);
+      if (!reply && unchecked && reply.error().is(Errc::kUnavailable)) {
+        // The server may have closed the idle connection as it was taken (acquire() did not
+        // ask): that says nothing about the server, so send once more on a fresh connection,
+        // as if the check had found it closed. Only done for requests that may be sent again.
+        bool ignored = false;
+        conn = co_await s.acquire(*parsed, attempt_deadline, false, ignored);
+        if (conn)
+          reply = co_await (*conn)->exchange(request, attempt_deadline, sent);
+        else
+          reply = conn.error();
+      }
       if (reply)
         s.release(*parsed, std::move(*conn));
     } else {
