@@ -47,6 +47,8 @@ void strip_hop_by_hop(Message& m) {
 
 struct Proxy::State {
   State(boost::asio::any_io_executor ex, ProxyOptions o) : executor(ex), options(std::move(o)) {
+    // The proxy runs on one single-threaded executor: its connections need no strand each.
+    options.listen.single_threaded = true;
     if (!options.listen.metrics)
       options.listen.metrics = std::make_shared<net::MetricsRegistry>();
     metrics = options.listen.metrics;
@@ -70,8 +72,16 @@ struct Proxy::State {
   std::size_t pending = 0;
   bool stopping = false;
   net::Family<net::Counter>* forwarded = nullptr;
+  net::Counter* answered = nullptr;  // forwarded{outcome="answered"}, looked up at first use
+  net::Counter* refused = nullptr;   // forwarded{outcome="refused"}, likewise
   net::Gauge* pending_gauge = nullptr;
   net::Histogram* duration = nullptr;
+
+  void count_refused() {
+    if (!refused)
+      refused = &forwarded->labels({"refused"});
+    refused->inc();
+  }
 
   // Client-side figures as gauges, refreshed when /metrics is read.
   void export_client_metrics() {
@@ -105,11 +115,11 @@ struct Proxy::State {
       co_return r;
     }
     if (stopping) {
-      forwarded->labels({"refused"}).inc();
+      count_refused();
       co_return net::error_response(http::status::service_unavailable, "the proxy is stopping");
     }
     if (pending >= options.max_pending) {
-      forwarded->labels({"refused"}).inc();
+      count_refused();
       auto r = net::error_response(http::status::service_unavailable,
                                    "too many requests waiting for the service (" +
                                        std::to_string(options.max_pending) + ")");
@@ -147,7 +157,9 @@ struct Proxy::State {
       r.version(version);
       co_return r;
     }
-    forwarded->labels({"answered"}).inc();
+    if (!answered)
+      answered = &forwarded->labels({"answered"});
+    answered->inc();
     net::HttpResponse r = std::move(*reply);
     strip_hop_by_hop(r);
     r.version(version);
