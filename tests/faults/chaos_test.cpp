@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <br2k/faults/harness.hpp>
+#include <br2k/testing/virtual_network.hpp>
 #include <iostream>
 
 namespace br2k::faults {
@@ -32,7 +33,14 @@ void expect_passed(const Report& r) {
   EXPECT_GT(r.succeeded, 0u);
 }
 
+// The network nemeses need root (network namespaces); they are skipped, loudly, where it lacks.
+#define SKIP_WITHOUT_NAMESPACES()                                               \
+  if (auto why = testing::VirtualNetwork::unsupported_reason(); !why.empty()) { \
+    GTEST_SKIP() << why;                                                        \
+  }
+
 TEST(Chaos, Paper000ShapeNodesFailAtRandom) {
+  SKIP_WITHOUT_NAMESPACES();
   auto r = run_profile("ci-paper000");
   expect_passed(r);
   EXPECT_GE(r.faults.size(), 2u);
@@ -52,6 +60,21 @@ TEST(Chaos, KvThroughTheProxyUnderEveryNemesisIsLinearizable) {
 
 TEST(Chaos, KvThroughTheSdkIsLinearizable) {
   auto r = run_profile("ci-kv-sdk");
+  expect_passed(r);
+  EXPECT_EQ(r.linearizability, "linearizable");
+}
+
+TEST(Chaos, KvUnderNetworkFaultsOnTheLeaderIsLinearizable) {
+  SKIP_WITHOUT_NAMESPACES();
+  auto r = run_profile("ci-net");
+  expect_passed(r);
+  EXPECT_EQ(r.linearizability, "linearizable");
+  EXPECT_GE(r.leader_changes, 1u);
+}
+
+TEST(Chaos, FiveNodesUnderEveryNodeAndNetworkFault) {
+  SKIP_WITHOUT_NAMESPACES();
+  auto r = run_profile("ci-five");
   expect_passed(r);
   EXPECT_EQ(r.linearizability, "linearizable");
 }

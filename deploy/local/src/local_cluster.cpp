@@ -48,8 +48,21 @@ LocalCluster::LocalCluster(LocalClusterOptions options) : options_(std::move(opt
     dir_ = options_.dir;
     std::filesystem::create_directories(dir_);
   }
+  if (options_.netns) {
+    network_ = std::make_unique<testing::VirtualNetwork>(options_.nodes, dir_ / "network");
+    options_.etcd.hosts.clear();
+    options_.etcd.netns.clear();
+    for (int i = 0; i < options_.nodes; ++i) {
+      options_.etcd.hosts.push_back(network_->address(i));
+      options_.etcd.netns.push_back(network_->netns(i));
+    }
+    if (options_.etcd.members != options_.nodes)
+      throw std::invalid_argument("local cluster: with netns, one etcd member per node");
+  }
   nodes_.resize(options_.nodes);
   for (int i = 0; i < options_.nodes; ++i) {
+    if (network_)
+      nodes_[i].host = network_->address(i);
     nodes_[i].port = testing::free_port();
     nodes_[i].key = kAnvilKeys[1 + i];
   }
@@ -70,11 +83,14 @@ LocalCluster::~LocalCluster() {
   etcd_.reset();
   relay_.reset();
   anvil_.reset();
+  network_.reset();
 }
 
 void LocalCluster::setup_chain() {
   testing::AnvilOptions ao;
   ao.block_time = options_.block_time;
+  if (network_)
+    ao.host = network_->gateway();
   anvil_ = std::make_unique<testing::Anvil>(ao);
   boost::asio::io_context io(1);
   chain::RpcClientOptions ro;
@@ -106,7 +122,8 @@ void LocalCluster::setup_chain() {
   }
   registry_ = eth::to_checksum_address(*address);
   if (options_.chain_relay)
-    relay_ = std::make_unique<testing::TcpRelay>(anvil_->port());
+    relay_ = std::make_unique<testing::TcpRelay>(anvil_->port(),
+                                                 network_ ? network_->gateway() : "127.0.0.1");
 }
 
 std::string LocalCluster::chain_http_url() const {
@@ -132,7 +149,7 @@ void LocalCluster::spawn(int i) {
              "--app",
              options_.app,
              "--listen",
-             "127.0.0.1:" + std::to_string(n.port),
+             n.host + ":" + std::to_string(n.port),
              "--lease-ttl",
              std::to_string(options_.lease_ttl),
              "--log-level",
@@ -148,12 +165,14 @@ void LocalCluster::spawn(int i) {
   for (const auto& a : options_.node_args)
     po.argv.push_back(a);
   po.log_file = node_log(i);
+  if (network_)
+    po.netns = network_->netns(i);
   n.process = std::make_unique<testing::Process>(po);
   n.down_since.reset();
 }
 
 std::string LocalCluster::node_url(int i) const {
-  return "http://127.0.0.1:" + std::to_string(nodes_.at(i).port);
+  return "http://" + nodes_.at(i).host + ":" + std::to_string(nodes_.at(i).port);
 }
 
 std::filesystem::path LocalCluster::node_log(int i) const {

@@ -190,8 +190,8 @@ struct ActiveFault {
 std::vector<Profile> builtin_profiles() {
   std::vector<Profile> p;
   // Seed 000, Table 2: 2 requests/s for 10 minutes; a 20-second network failure of a random node,
-  // or of the leader, every 60, 30 or 25 s. Until network partitions land, a node's failure is a
-  // SIGSTOP of its application and etcd member (it answers nothing, holds its connections).
+  // or of the leader, every 60, 30 or 25 s: the node's link goes down (its application and etcd
+  // member reach nobody and nobody reaches them).
   for (double every : {60.0, 30.0, 25.0}) {
     for (bool leader : {false, true}) {
       Profile f;
@@ -201,7 +201,7 @@ std::vector<Profile> builtin_profiles() {
       f.clients = 1;
       f.rate = 2;
       f.duration_s = 600;
-      f.nemeses = {"pause"};
+      f.nemeses = {"partition"};
       f.target_leader = leader;
       f.fault_every_min_s = f.fault_every_max_s = every;
       f.fault_duration_s = 20;
@@ -232,12 +232,13 @@ std::vector<Profile> builtin_profiles() {
     f.clients = 2;
     f.rate = 10;
     f.duration_s = 40;
-    f.nemeses = {"pause"};
+    f.nemeses = {"partition"};
     f.target_leader = false;
     f.fault_every_min_s = f.fault_every_max_s = 10;
     f.fault_duration_s = 5;
     p.push_back(f);
     f.name = "ci-paper001";
+    f.nemeses = {"pause"};
     f.clients = 5;
     f.target_leader = true;
     f.fault_every_min_s = 8;
@@ -250,7 +251,7 @@ std::vector<Profile> builtin_profiles() {
     f.workload = "kv";
     f.clients = 4;
     f.rate = 20;
-    f.duration_s = 45;
+    f.duration_s = 40;
     f.nemeses = {"kill", "pause", "quorum", "chain"};
     f.target_leader = true;
     f.fault_every_min_s = 7;
@@ -261,6 +262,29 @@ std::vector<Profile> builtin_profiles() {
     f.via_sdk = true;
     f.nemeses = {"kill", "pause"};
     f.duration_s = 30;
+    p.push_back(f);
+  }
+  {
+    // The network nemeses on the leader: its link cut, the cluster split with the leader in the
+    // minority (clients still reach both halves), its packets lost and duplicated.
+    Profile f;
+    f.name = "ci-net";
+    f.workload = "kv";
+    f.clients = 4;
+    f.rate = 20;
+    f.duration_s = 35;
+    f.nemeses = {"partition", "split", "lossy"};
+    f.target_leader = true;
+    f.fault_every_min_s = 7;
+    f.fault_every_max_s = 9;
+    f.fault_duration_s = 4;
+    p.push_back(f);
+    // Five nodes (five etcd members): faults on the leader and on random nodes alike.
+    f.name = "ci-five";
+    f.nodes = 5;
+    f.duration_s = 35;
+    f.nemeses = {"kill", "pause", "partition", "split"};
+    f.target_leader = false;
     p.push_back(f);
   }
   {
@@ -354,8 +378,16 @@ Report run(const Profile& profile, const RunOptions& options) {
   Report report;
   report.profile = profile;
   std::mt19937 rng(profile.seed ? profile.seed : std::random_device{}());
-  const bool chain_fault =
-      std::find(profile.nemeses.begin(), profile.nemeses.end(), "chain") != profile.nemeses.end();
+  auto uses = [&](const char* nemesis) {
+    return std::find(profile.nemeses.begin(), profile.nemeses.end(), nemesis) !=
+           profile.nemeses.end();
+  };
+  const bool chain_fault = uses("chain");
+  const bool network_faults = uses("partition") || uses("split") || uses("lossy");
+  if (network_faults) {
+    if (auto why = testing::VirtualNetwork::unsupported_reason(); !why.empty())
+      throw std::runtime_error("the network nemeses need network namespaces: " + why);
+  }
 
   local::LocalClusterOptions co;
   co.nodes = profile.nodes;
@@ -364,6 +396,7 @@ Report run(const Profile& profile, const RunOptions& options) {
   co.server_binary = options.server_binary;
   co.lease_ttl = static_cast<std::int64_t>(profile.lease_ttl_s);
   co.chain_relay = chain_fault;
+  co.netns = network_faults;
   co.dir = options.dir;
   if (profile.planted_fault)
     co.node_args = {"--no-dedup", "--test-drop-replies", "30"};
@@ -524,6 +557,14 @@ Report run(const Profile& profile, const RunOptions& options) {
         cluster.etcd().restart(m);
     } else if (f.nemesis == "chain") {
       cluster.chain_relay()->start();
+    } else if (f.nemesis == "partition") {
+      for (int i : f.nodes)
+        cluster.network()->reconnect(i);
+    } else if (f.nemesis == "split") {
+      cluster.network()->unsplit();
+    } else if (f.nemesis == "lossy") {
+      for (int i : f.nodes)
+        cluster.network()->unimpair(i);
     }
     report.faults[f.record].end_s = since(t0, SteadyClock::now());
   };
@@ -589,6 +630,31 @@ Report run(const Profile& profile, const RunOptions& options) {
       } else if (f.nemesis == "chain") {
         cluster.chain_relay()->stop();
         rec.target = "chain-rpc";
+        f.heal_at = now + ms(profile.fault_duration_s);
+      } else if (f.nemesis == "partition" || f.nemesis == "lossy") {
+        int i = pick_node();
+        f.nodes = {i};
+        rec.target = cluster.node_id(i);
+        if (f.nemesis == "partition")
+          cluster.network()->isolate(i);
+        else
+          cluster.network()->impair(i, {.loss_percent = 20, .duplicate_percent = 10});
+        f.heal_at = now + ms(profile.fault_duration_s);
+      } else if (f.nemesis == "split") {
+        // The minority: the target and random others, (n-1)/2 nodes in all.
+        const int target = pick_node();
+        std::vector<int> others;
+        for (int i = 0; i < cluster.size(); ++i)
+          if (i != target)
+            others.push_back(i);
+        std::shuffle(others.begin(), others.end(), rng);
+        f.nodes = {target};
+        for (int k = 1; k < std::max(1, (cluster.size() - 1) / 2); ++k)
+          f.nodes.push_back(others[k - 1]);
+        for (int i : f.nodes)
+          rec.target += (rec.target.empty() ? "" : "+") + cluster.node_id(i);
+        rec.target += "|rest";
+        cluster.network()->split(f.nodes);
         f.heal_at = now + ms(profile.fault_duration_s);
       }
       f.record = report.faults.size();

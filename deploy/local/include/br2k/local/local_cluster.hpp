@@ -22,6 +22,7 @@
 #include <br2k/testing/process.hpp>
 #include <br2k/testing/tcp_relay.hpp>
 #include <br2k/testing/temp_dir.hpp>
+#include <br2k/testing/virtual_network.hpp>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -53,6 +54,11 @@ struct LocalClusterOptions {
   // Where the data and logs go; empty: a fresh temporary directory, removed at the end.
   std::filesystem::path dir;
   std::chrono::milliseconds start_timeout{30000};
+  // Each node (its br2k-server and its etcd member) runs on its own host of a VirtualNetwork
+  // (its own network namespace, address 10.x.y.(10+i)); anvil, the chain relay, proxies and
+  // clients stay in the calling process's namespace, on the network's gateway address. Lets
+  // tests cut, split and impair real links (network()). Needs root; see VirtualNetwork.
+  bool netns = false;
 };
 
 class LocalCluster {
@@ -72,6 +78,8 @@ class LocalCluster {
   std::string chain_http_url() const;
   std::string chain_ws_url() const;
   testing::TcpRelay* chain_relay() { return relay_.get(); }
+  // The network the nodes live on (options.netns), else null. Node i is host i.
+  testing::VirtualNetwork* network() { return network_.get(); }
   // The registry's address (0x...), empty without the chain.
   const std::string& registry() const { return registry_; }
   // The etcd key prefix of the service.
@@ -114,6 +122,7 @@ class LocalCluster {
 
  private:
   struct Node {
+    std::string host = "127.0.0.1";
     std::uint16_t port = 0;
     std::string key;  // the node's manager key (hex)
     std::unique_ptr<testing::Process> process;
@@ -125,6 +134,7 @@ class LocalCluster {
   LocalClusterOptions options_;
   std::unique_ptr<testing::TempDir> temp_;
   std::filesystem::path dir_;
+  std::unique_ptr<testing::VirtualNetwork> network_;  // before (destroyed after) what runs on it
   std::unique_ptr<testing::Anvil> anvil_;
   std::unique_ptr<testing::TcpRelay> relay_;
   std::string registry_;

@@ -11,7 +11,13 @@
 //             (longer than the lease), then SIGCONT
 //   quorum    two etcd members killed (quorum lost), restarted at the end of the fault
 //   chain     the chain RPC endpoint of nodes and proxy goes down (a relay in front of anvil)
-// Real network partitions and tc netem are not implemented yet (see the closing note).
+//   partition the node's network link goes down: its application and etcd member reach nobody
+//             and nobody reaches them (each node lives in its own network namespace)
+//   split     the nodes split into a minority holding the target and a majority; the halves
+//             cannot reach each other, clients and the chain still reach both
+//   lossy     20% of the target's packets lost and 10% duplicated, each way (nftables; this
+//             kernel has no tc netem, so no delay)
+// The network nemeses run the nodes in a testing::VirtualNetwork (root needed).
 //
 // Workloads: "numbers" (the papers' service: unique numbers POSTed, so each acknowledged request
 // can be traced) and "kv" (reads, writes of unique values and compare-and-set on a few keys,
@@ -47,7 +53,7 @@ struct Profile {
   double fault_every_min_s = 10, fault_every_max_s = 15;  // from one fault's start to the next
   double fault_duration_s = 5;
   double restart_delay_s = 2;  // kill: how long a killed node stays down
-  int nodes = 3;
+  int nodes = 3;               // and as many etcd members, one per node
   double lease_ttl_s = 2;
   // The planted fault: deduplication off and 30% of committed replies held past the proxy's
   // attempt timeout (so it retries them). The checks must then report the run as failed.
