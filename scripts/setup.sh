@@ -38,6 +38,8 @@ pinned=(
   curl=7.88.1-10+deb12u15
   iproute2=6.1.0-3
   nftables=1.0.6-2+deb12u2
+  iptables=1.8.9-2
+  libnetfilter-queue-dev=1.0.5-3
 )
 
 as_root=()

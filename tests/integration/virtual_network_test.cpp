@@ -192,6 +192,24 @@ TEST_F(VirtualNetworkTest, DuplicationDeliversEachDatagramTwiceBothWays) {
   EXPECT_EQ(copies(0, 1), 1);
 }
 
+TEST_F(VirtualNetworkTest, DelayLengthensEveryRoundTripUntilRemoved) {
+  // A TCP handshake is one round trip: SYN in through host 1's delayed link, SYN-ACK out.
+  auto handshake = [&](int from, int to) {
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(connects(net_->netns(from), net_->address(to), kPort, 3000ms));
+    return std::chrono::steady_clock::now() - start;
+  };
+  EXPECT_LT(handshake(0, 1), 100ms);
+  net_->impair(1, {.delay_ms = 150});
+  const auto delayed = handshake(0, 1);
+  EXPECT_GE(delayed, 300ms);
+  EXPECT_LT(delayed, 2000ms);
+  EXPECT_GE(handshake(2, 1), 300ms);
+  EXPECT_LT(handshake(0, 2), 100ms);  // hosts 0 and 2 are not delayed
+  net_->unimpair(1);
+  EXPECT_LT(handshake(0, 1), 100ms);
+}
+
 TEST(VirtualNetworkLifetime, DestructionLeavesNothingBehind) {
   if (auto why = VirtualNetwork::unsupported_reason(); !why.empty())
     GTEST_SKIP() << why;

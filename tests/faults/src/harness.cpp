@@ -273,7 +273,7 @@ std::vector<Profile> builtin_profiles() {
     f.clients = 4;
     f.rate = 20;
     f.duration_s = 35;
-    f.nemeses = {"partition", "split", "lossy"};
+    f.nemeses = {"partition", "split", "lossy", "slow"};
     f.target_leader = true;
     f.fault_every_min_s = 7;
     f.fault_every_max_s = 9;
@@ -383,7 +383,7 @@ Report run(const Profile& profile, const RunOptions& options) {
            profile.nemeses.end();
   };
   const bool chain_fault = uses("chain");
-  const bool network_faults = uses("partition") || uses("split") || uses("lossy");
+  const bool network_faults = uses("partition") || uses("split") || uses("lossy") || uses("slow");
   if (network_faults) {
     if (auto why = testing::VirtualNetwork::unsupported_reason(); !why.empty())
       throw std::runtime_error("the network nemeses need network namespaces: " + why);
@@ -562,7 +562,7 @@ Report run(const Profile& profile, const RunOptions& options) {
         cluster.network()->reconnect(i);
     } else if (f.nemesis == "split") {
       cluster.network()->unsplit();
-    } else if (f.nemesis == "lossy") {
+    } else if (f.nemesis == "lossy" || f.nemesis == "slow") {
       for (int i : f.nodes)
         cluster.network()->unimpair(i);
     }
@@ -631,14 +631,17 @@ Report run(const Profile& profile, const RunOptions& options) {
         cluster.chain_relay()->stop();
         rec.target = "chain-rpc";
         f.heal_at = now + ms(profile.fault_duration_s);
-      } else if (f.nemesis == "partition" || f.nemesis == "lossy") {
+      } else if (f.nemesis == "partition" || f.nemesis == "lossy" || f.nemesis == "slow") {
         int i = pick_node();
         f.nodes = {i};
         rec.target = cluster.node_id(i);
         if (f.nemesis == "partition")
           cluster.network()->isolate(i);
+        else if (f.nemesis == "lossy")
+          cluster.network()->impair(
+              i, {.loss_percent = 20, .duplicate_percent = 10, .delay_ms = 30, .jitter_ms = 20});
         else
-          cluster.network()->impair(i, {.loss_percent = 20, .duplicate_percent = 10});
+          cluster.network()->impair(i, {.delay_ms = 250, .jitter_ms = 50});
         f.heal_at = now + ms(profile.fault_duration_s);
       } else if (f.nemesis == "split") {
         // The minority: the target and random others, (n-1)/2 nodes in all.

@@ -15,8 +15,12 @@
 //             and nobody reaches them (each node lives in its own network namespace)
 //   split     the nodes split into a minority holding the target and a majority; the halves
 //             cannot reach each other, clients and the chain still reach both
-//   lossy     20% of the target's packets lost and 10% duplicated, each way (nftables; this
-//             kernel has no tc netem, so no delay)
+//   lossy     a bad link: 20% of the target's packets lost, 10% duplicated and all delayed
+//             30 +- 20 ms, each way
+//   slow      a far link: the target's packets delayed 250 +- 50 ms each way (500 ms round trips
+//             against etcd's 100 ms heartbeat)
+//             (loss and duplication by nftables, delay by NFQUEUE and br2k-netdelay: this
+//             kernel has no tc netem)
 // The network nemeses run the nodes in a testing::VirtualNetwork (root needed).
 //
 // Workloads: "numbers" (the papers' service: unique numbers POSTed, so each acknowledged request
