@@ -1,11 +1,13 @@
 // Proxy: forwarding through the ServiceClient. See proxy.hpp.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/beast/http/field.hpp>
 #include <br2k/proxy/proxy.hpp>
 #include <nlohmann/json.hpp>
 #include <string_view>
+#include <vector>
 
 namespace br2k::proxy {
 
@@ -21,10 +23,25 @@ constexpr std::array<http::field, 9> kHopByHop = {
     http::field::proxy_authorization, http::field::te,         http::field::trailer,
     http::field::transfer_encoding,   http::field::upgrade,    http::field::proxy_connection};
 
+bool is_hop_by_hop(http::field f) {
+  return std::find(kHopByHop.begin(), kHopByHop.end(), f) != kHopByHop.end();
+}
+
 template <class Message>
 void strip_hop_by_hop(Message& m) {
-  if (auto it = m.find(http::field::connection); it != m.end()) {
+  // One pass over the fields (a handful) rather than a lookup per hop-by-hop name; the fields
+  // named in Connection (rare) are looked up by name first.
+  bool has_connection = false;
+  for (const auto& f : m) {
+    if (f.name() == http::field::connection) {
+      has_connection = true;
+      break;
+    }
+  }
+  if (has_connection) {
+    auto it = m.find(http::field::connection);
     std::string_view list(it->value().data(), it->value().size());
+    std::vector<std::string> names;
     while (!list.empty()) {
       auto comma = list.find(',');
       auto name = list.substr(0, comma);
@@ -33,14 +50,20 @@ void strip_hop_by_hop(Message& m) {
       while (!name.empty() && name.back() == ' ')
         name.remove_suffix(1);
       if (!name.empty())
-        m.erase(name);
+        names.emplace_back(name);
       if (comma == std::string_view::npos)
         break;
       list.remove_prefix(comma + 1);
     }
+    for (const auto& name : names)
+      m.erase(name);
   }
-  for (auto f : kHopByHop)
-    m.erase(f);
+  for (auto it = m.begin(); it != m.end();) {
+    if (is_hop_by_hop(it->name()))
+      it = m.erase(it);
+    else
+      ++it;
+  }
 }
 
 }  // namespace

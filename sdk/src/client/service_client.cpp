@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <br2k/chain/tx_sender.hpp>
 #include <br2k/client/service_client.hpp>
@@ -31,12 +32,16 @@ constexpr std::string_view kEpochHeader = "BR2K-Epoch";
 constexpr std::string_view kReplicasHeader = "BR2K-Replicas";
 constexpr std::string_view kIdempotencyHeader = "Idempotency-Key";
 
-std::string trim(std::string_view s) {
+std::string_view trim_view(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
     s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
     s.remove_suffix(1);
-  return std::string(s);
+  return s;
+}
+
+std::string trim(std::string_view s) {
+  return std::string(trim_view(s));
 }
 
 std::optional<std::uint64_t> parse_u64(std::string_view s) {
@@ -170,12 +175,25 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
 
   // Learns from a reply's BR2K headers.
   void learn(const net::HttpResponse& r, const std::string& from_url) {
+    // One pass over the fields for the three BR2K headers (the first of each, as find() would).
+    std::optional<std::string_view> replicas_value, epoch_value, leader_value;
+    for (const auto& f : r) {
+      if (f.name() != http::field::unknown)
+        continue;
+      const auto name = f.name_string();
+      const std::string_view value(f.value().data(), f.value().size());
+      if (!replicas_value && boost::beast::iequals(name, kReplicasHeader))
+        replicas_value = value;
+      else if (!epoch_value && boost::beast::iequals(name, kEpochHeader))
+        epoch_value = value;
+      else if (!leader_value && boost::beast::iequals(name, kLeaderHeader))
+        leader_value = value;
+    }
     // Every reply of a leader carries the same BR2K headers: parse them only when they change.
-    if (auto it = r.find(kReplicasHeader);
-        it != r.end() && std::string_view(it->value()) != last_replicas_header) {
-      last_replicas_header.assign(it->value().data(), it->value().size());
+    if (replicas_value && *replicas_value != last_replicas_header) {
+      last_replicas_header.assign(replicas_value->data(), replicas_value->size());
       std::vector<std::string> list;
-      std::string_view v(it->value().data(), it->value().size());
+      std::string_view v = *replicas_value;
       while (!v.empty()) {
         auto comma = v.find(',');
         auto item = trim(v.substr(0, comma));
@@ -188,18 +206,16 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
       if (!list.empty() && list.size() <= 64)
         replicas = std::move(list);
     }
-    auto epoch_it = r.find(kEpochHeader);
     std::optional<std::uint64_t> epoch;
-    if (epoch_it != r.end())
-      epoch = parse_u64(trim(epoch_it->value()));
-    auto leader_it = r.find(kLeaderHeader);
-    std::string leader = leader_it != r.end() ? trim(leader_it->value()) : std::string();
+    if (epoch_value)
+      epoch = parse_u64(trim_view(*epoch_value));
+    std::string_view leader = leader_value ? trim_view(*leader_value) : std::string_view();
     if (leader.empty() && r.result_int() != 307 && r.result_int() != 503)
       leader = from_url;
     if (!leader.empty() && epoch && current && current->url == leader && current->epoch == *epoch)
       return;  // what we know already
     if (!leader.empty() && epoch && net::parse_url(leader))
-      offer({leader, *epoch}, Source::kHint);
+      offer({std::string(leader), *epoch}, Source::kHint);
   }
 
   // Looks the location up on chain in the background (coalesced and rate-limited).
