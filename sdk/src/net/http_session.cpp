@@ -17,6 +17,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
+#include <charconv>
 #include <ctime>
 
 namespace br2k::net::detail {
@@ -357,15 +358,44 @@ Task<HttpResponse> Session::call_handler(HttpRequest& request) {
 
 void Session::finish_response(HttpResponse& res, unsigned version, bool head, bool close) {
   const auto& o = server_->options;
+  // One pass over the fields (a handful) tells which of the lookups below can be skipped.
+  bool has_server = false, has_date = false, has_te = false, has_connection = false;
+  std::size_t lengths = 0;
+  std::string_view length;
+  for (const auto& f : res) {
+    switch (f.name()) {
+      case http::field::server:
+        has_server = true;
+        break;
+      case http::field::date:
+        has_date = true;
+        break;
+      case http::field::transfer_encoding:
+        has_te = true;
+        break;
+      case http::field::connection:
+        has_connection = true;
+        break;
+      case http::field::content_length:
+        ++lengths;
+        length = std::string_view(f.value().data(), f.value().size());
+        break;
+      default:
+        break;
+    }
+  }
   res.version(version);
-  res.keep_alive(!close);
-  if (!o.server_name.empty() && res.find(http::field::server) == res.end())
+  // Without a Connection field, an HTTP/1.1 response kept alive needs none.
+  if (has_connection || close || version != 11)
+    res.keep_alive(!close);
+  if (!o.server_name.empty() && !has_server)
     res.set(http::field::server, o.server_name);
-  if (res.find(http::field::date) == res.end())
+  if (!has_date)
     res.set(http::field::date, http_date());
   // The body is always sent whole with a Content-Length: a string body's size is known, and a
   // handler's Transfer-Encoding would not match what goes out.
-  res.erase(http::field::transfer_encoding);
+  if (has_te)
+    res.erase(http::field::transfer_encoding);
   const unsigned status = res.result_int();
   if (status / 100 == 1 || status == 204 || status == 304) {
     res.body().clear();
@@ -375,7 +405,11 @@ void Session::finish_response(HttpResponse& res, unsigned version, bool head, bo
       res.content_length(res.body().size());
     res.body().clear();
   } else {
-    res.content_length(res.body().size());
+    // Set unless the one Content-Length there already says the body's size.
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, res.body().size()).ptr;
+    if (lengths != 1 || length != std::string_view(digits, static_cast<std::size_t>(end - digits)))
+      res.content_length(res.body().size());
   }
 }
 
