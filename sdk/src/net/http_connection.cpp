@@ -78,6 +78,52 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const TlsOptions& options) 
   return ctx;
 }
 
+// Cancels the socket's operations once `deadline` passes. Shared with its pending timer handler,
+// so it outlives the connection until that handler has run; `socket` is null once the connection
+// is gone. An idle connection's timer fires at most once more (at the last deadline) and stops.
+struct HttpConnection::Watchdog {
+  explicit Watchdog(asio::any_io_executor ex) : timer(std::move(ex)) {}
+
+  asio::steady_timer timer;
+  Deadline deadline = Deadline::max();  // of the operation in flight; max: none
+  tcp::socket* socket = nullptr;
+  bool armed = false;  // a wait is pending
+  bool fired = false;  // the deadline passed and the operation was cancelled
+
+  static void arm(const std::shared_ptr<Watchdog>& w) {
+    w->armed = true;
+    w->timer.expires_at(w->deadline);
+    w->timer.async_wait([w](const boost::system::error_code&) { wake(w); });
+  }
+
+  static void wake(const std::shared_ptr<Watchdog>& w) {
+    w->armed = false;
+    if (!w->socket || w->deadline == Deadline::max())
+      return;  // gone, or nothing in flight: the next operation arms it again
+    if (Clock::now() >= w->deadline) {
+      w->fired = true;
+      w->deadline = Deadline::max();
+      boost::system::error_code ec;
+      w->socket->cancel(ec);
+      return;
+    }
+    arm(w);  // woken early (an earlier deadline, or a later one now): wait for the current one
+  }
+
+  // An operation with this deadline begins.
+  static void start(const std::shared_ptr<Watchdog>& w, Deadline d) {
+    w->fired = false;
+    w->deadline = d;
+    if (!w->armed)
+      arm(w);
+    else if (d < w->timer.expiry())
+      w->timer.cancel();  // wake() waits again, for `d`
+  }
+
+  // The operation ended: nothing to cancel (the timer, if armed, finds that when it fires).
+  void stop() { deadline = Deadline::max(); }
+};
+
 HttpConnection::HttpConnection(asio::any_io_executor ex, Url url,
                                std::shared_ptr<asio::ssl::context> tls, HttpLimits limits)
     : url_(std::move(url)), tls_context_(std::move(tls)), limits_(limits) {
@@ -101,6 +147,11 @@ HttpConnection::HttpConnection(asio::any_io_executor ex, Url url,
 
 HttpConnection::~HttpConnection() {
   close();
+  if (watchdog_) {
+    watchdog_->socket = nullptr;
+    if (watchdog_->armed)
+      watchdog_->timer.cancel();
+  }
 }
 
 HttpConnection::Plain& HttpConnection::lowest() {
@@ -185,6 +236,41 @@ Task<Result<void>> HttpConnection::write(HttpRequest& request, Deadline deadline
 Task<Result<HttpResponse>> HttpConnection::exchange(HttpRequest& request, Deadline deadline,
                                                     bool& maybe_sent) {
   maybe_sent = false;
+  if (auto* plain = std::get_if<Plain>(&stream_)) {
+    // The same exchange on the socket itself, with the watchdog's deadline.
+    if (!open_) {
+      co_return Error(Errc::kUnavailable, "connection to " + url_.host_header() + " closed");
+    }
+    auto& socket = plain->socket();
+    if (!watchdog_) {
+      watchdog_ = std::make_shared<Watchdog>(socket.get_executor());
+      watchdog_->socket = &socket;
+    }
+    request.prepare_payload();  // a Content-Length (or none): never chunked
+    serialize_header(request, header_out_);
+    const std::array<asio::const_buffer, 2> out{asio::buffer(header_out_),
+                                                asio::buffer(request.body())};
+    Watchdog::start(watchdog_, deadline);
+    auto [ec, n] = co_await asio::async_write(socket, out, kUse);
+    if (ec) {
+      watchdog_->stop();
+      close();
+      co_return io_error(watchdog_->fired ? beast::error::timeout : ec, url_, "write to");
+    }
+    maybe_sent = true;
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(limits_.header_limit);
+    parser.body_limit(limits_.body_limit);
+    parser.skip(request.method() == http::verb::head);  // see below
+    auto [rec, rn] = co_await http::async_read(socket, buffer_, parser, kUse);
+    watchdog_->stop();
+    if (rec) {
+      close();
+      co_return io_error(watchdog_->fired ? beast::error::timeout : rec, url_, "read from");
+    }
+    keep_alive_ = parser.get().keep_alive();
+    co_return parser.release();
+  }
   if (auto w = co_await write(request, deadline); !w)
     co_return w.error();
   maybe_sent = true;

@@ -79,6 +79,12 @@ class HttpConnection {
   template <class F>
   decltype(auto) visit(F&& f);
 
+  // The deadline of exchange() on a plain connection: one timer per connection, re-armed only
+  // when a deadline is earlier than the one it waits for, instead of a timer started and
+  // cancelled for every read and write (beast::tcp_stream's timeouts).
+  struct Watchdog;
+  std::shared_ptr<Watchdog> watchdog_;
+
   Url url_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;
   HttpLimits limits_;
