@@ -42,7 +42,10 @@ int main(int argc, char** argv) {
       "lease-ttl", po::value(&o.lease_ttl)->default_value(2), "node lease TTL in seconds")(
       "dir", po::value(&dir), "keep data and logs here (default: a temporary directory)")(
       "server", po::value(&server), "br2k-server binary (default: the one built with this)")(
-      "log-level", po::value(&o.log_level)->default_value("info"), "nodes' log level");
+      "log-level", po::value(&o.log_level)->default_value("info"), "nodes' log level")(
+      "netns", po::bool_switch(&o.netns),
+      "each node and its etcd member on a host of its own (a network namespace; root needed), "
+      "so that links can be cut by hand: `nsenter --net=<netns> ip link set eth0 down`");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);

@@ -308,8 +308,14 @@ std::string LocalCluster::describe() const {
     s << "anvil " << anvil_->http_url() << " (registry " << registry_ << ", service '"
       << options_.service << "')\n";
   s << "etcd " << etcd_->endpoints() << " (prefix " << prefix() << ")\n";
-  for (int i = 0; i < size(); ++i)
-    s << node_id(i) << " " << node_url(i) << " (log " << node_log(i).string() << ")\n";
+  for (int i = 0; i < size(); ++i) {
+    s << node_id(i) << " " << node_url(i) << " (log " << node_log(i).string();
+    if (network_)
+      s << ", network namespace " << network_->netns(i).string();
+    s << ")\n";
+  }
+  if (network_)
+    s << "network: gateway " << network_->gateway() << ", hosts on a bridge\n";
   return s.str();
 }
 
