@@ -113,6 +113,10 @@ struct Proxy::State {
     m.gauge("br2k_proxy_failovers", "Leader changes seen").labels().set(double(s.failovers));
     m.gauge("br2k_proxy_retries", "Attempts retried").labels().set(double(s.retries));
     m.gauge("br2k_proxy_claims_sent", "Claims sent on chain").labels().set(double(s.claims_sent));
+    m.gauge("br2k_proxy_abandoned_attempts",
+            "Attempts to a replaced leader cut short and sent to the new one")
+        .labels()
+        .set(double(s.abandoned));
     m.gauge("br2k_proxy_stale_locations_ignored", "Locations refused for a lower epoch")
         .labels()
         .set(double(s.stale_ignored));
@@ -216,6 +220,7 @@ struct Proxy::State {
               {"location_events", s.events},
               {"claims_sent", s.claims_sent},
               {"claims_failed", s.claims_failed},
+              {"abandoned_attempts", s.abandoned},
               {"rpc_endpoints", endpoints}};
     return j.dump();
   }

@@ -15,6 +15,7 @@
 #include <br2k/client/service_client.hpp>
 #include <br2k/registry/watcher.hpp>
 #include <cstring>
+#include <list>
 #include <map>
 #include <random>
 #include <set>
@@ -142,6 +143,29 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
   std::mt19937_64 rng;
   ClientStats stats;
 
+  // Attempts in flight that may be sent again (idempotent, or with an Idempotency-Key), with the
+  // URL each went to. When the location moves to another URL at a higher epoch, those to the old
+  // one are abandoned: their connections are closed and they go to the new leader at once,
+  // instead of waiting out the attempt timeout on a leader that is gone silent (its node
+  // partitioned or paused). Resending is safe: the old leader can commit nothing once the new
+  // epoch exists (fencing), and the new leader answers a key it has applied from its record.
+  struct InFlight {
+    std::string url;
+    net::HttpConnection* connection;
+    bool abandoned = false;
+  };
+  std::list<InFlight> in_flight;
+
+  void abandon(const std::string& url) {
+    for (auto& f : in_flight) {
+      if (f.url == url && !f.abandoned) {
+        f.abandoned = true;
+        ++stats.abandoned;
+        f.connection->close();  // the pending read completes with an error
+      }
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Locations
 
@@ -157,8 +181,10 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
       return false;  // same leader (or a conflict)
     auto old = current;
     current = l;
-    if (old && old->url != l.url)
+    if (old && old->url != l.url) {
       ++stats.failovers;
+      abandon(old->url);
+    }
     if (source == Source::kHint)
       ++stats.hints;
     unreachable_since.reset();
@@ -461,6 +487,35 @@ std::vector<chain::EndpointHealth> ServiceClient::rpc_health() const {
   return state_->rpc->health();
 }
 
+namespace {
+
+// Registers an attempt in State::in_flight for its lifetime (nothing for an empty URL: an
+// attempt that may not be sent again is never abandoned).
+class InFlightGuard {
+ public:
+  InFlightGuard(ServiceClient::State& s, const std::string& url, net::HttpConnection* c) : s_(s) {
+    if (!url.empty())
+      it_ = s_.in_flight.insert(s_.in_flight.end(), {url, c});
+  }
+  ~InFlightGuard() {
+    if (it_)
+      s_.in_flight.erase(*it_);
+  }
+  InFlightGuard(const InFlightGuard&) = delete;
+  InFlightGuard& operator=(const InFlightGuard&) = delete;
+  bool abandoned() const { return it_ && (*it_)->abandoned; }
+  void set_connection(net::HttpConnection* c) {
+    if (it_)
+      (*it_)->connection = c;
+  }
+
+ private:
+  ServiceClient::State& s_;
+  std::optional<std::list<ServiceClient::State::InFlight>::iterator> it_;
+};
+
+}  // namespace
+
 Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
                                                        RequestOptions options) {
   auto state = state_;  // alive for the whole request
@@ -544,6 +599,7 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
     ++s.stats.attempts;
     const Deadline attempt_deadline = std::min(deadline, Clock::now() + s.options.attempt_timeout);
     bool sent = false;
+    bool abandoned = false;
     Result<net::HttpResponse> reply = Error(Errc::kUnavailable);
     bool unchecked = false;
     auto conn = co_await s.acquire(*parsed, attempt_deadline, retry_after_send, unchecked);
@@ -557,18 +613,22 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
       }
       request.set(http::field::host, parsed->host);
       request.keep_alive(true);
+      InFlightGuard tracked(s, retry_after_send ? url : std::string(), conn->get());
       reply = co_await (*conn)->exchange(request, attempt_deadline, sent);
-      if (!reply && unchecked && reply.error().is(Errc::kUnavailable)) {
+      if (!reply && unchecked && reply.error().is(Errc::kUnavailable) && !tracked.abandoned()) {
         // The server may have closed the idle connection as it was taken (acquire() did not
         // ask): that says nothing about the server, so send once more on a fresh connection,
         // as if the check had found it closed. Only done for requests that may be sent again.
         bool ignored = false;
         conn = co_await s.acquire(*parsed, attempt_deadline, false, ignored);
-        if (conn)
+        if (conn) {
+          tracked.set_connection(conn->get());
           reply = co_await (*conn)->exchange(request, attempt_deadline, sent);
-        else
+        } else {
           reply = conn.error();
+        }
       }
+      abandoned = !reply && tracked.abandoned();
       if (reply)
         s.release(*parsed, std::move(*conn));
     } else {
@@ -577,7 +637,13 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
 
     bool retry_now = false;
     std::optional<Clock::duration> wait;
-    if (!reply) {
+    if (!reply && abandoned) {
+      // A newer leader replaced the one this attempt went to: straight to it.
+      last = Error(Errc::kUnavailable,
+                   url + " was replaced by " + (s.current ? s.current->url : std::string()));
+      maybe_applied = maybe_applied || sent;
+      retry_now = true;
+    } else if (!reply) {
       last = reply.error();
       if (reply.error().is(Errc::kTooLarge))
         co_return fail(reply.error());

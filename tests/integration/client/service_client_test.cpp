@@ -87,7 +87,8 @@ class ServiceClientTest : public RegistryTestBase {
   void register_at(const std::string& url) { register_service("svc", url); }
 
   std::shared_ptr<ServiceClient> make_client(
-      bool events = true, bool ws = true, std::shared_ptr<const eth::PrivateKey> claim_key = {}) {
+      bool events = true, bool ws = true, std::shared_ptr<const eth::PrivateKey> claim_key = {},
+      std::chrono::milliseconds attempt_timeout = std::chrono::milliseconds(1000)) {
     client::ServiceClientOptions o;
     o.service = id("svc");
     o.registry = registry_->contract();
@@ -97,7 +98,7 @@ class ServiceClientTest : public RegistryTestBase {
     o.follow_events = events;
     o.event_poll_interval = std::chrono::milliseconds(100);
     o.request_timeout = std::chrono::milliseconds(5000);
-    o.attempt_timeout = std::chrono::milliseconds(1000);
+    o.attempt_timeout = attempt_timeout;
     o.claim_key = std::move(claim_key);
     o.claim_after = std::chrono::milliseconds(300);
     o.claim_interval = std::chrono::milliseconds(0);
@@ -313,6 +314,97 @@ TEST_F(ServiceClientTest, ARequestThatMayHaveBeenAppliedIsRetriedOnlyWhenSafe) {
   ASSERT_FALSE(got);
   EXPECT_TRUE(got.error().is(Errc::kDeadlineExceeded)) << got.error();
   EXPECT_GT(a.served - before, 1);  // an idempotent GET is retried
+}
+
+// A server that reads requests and never answers, holding every connection open: a leader whose
+// node went silent (partitioned, paused) with the client's request in flight.
+class Stalled {
+ public:
+  explicit Stalled(boost::asio::io_context& io)
+      : acceptor_(io, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    boost::asio::co_spawn(io, loop(), boost::asio::detached);
+  }
+  ~Stalled() {
+    acceptor_.close();
+    for (auto& s : sockets_)
+      s->close();
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
+  std::vector<std::string> headers;  // each request's header block, as read
+
+ private:
+  Task<void> loop() {
+    for (;;) {
+      boost::system::error_code ec;
+      auto socket = std::make_shared<boost::asio::ip::tcp::socket>(co_await acceptor_.async_accept(
+          boost::asio::redirect_error(boost::asio::use_awaitable, ec)));
+      if (ec)
+        co_return;
+      sockets_.push_back(socket);
+      std::string buffer;
+      co_await boost::asio::async_read_until(
+          *socket, boost::asio::dynamic_buffer(buffer), "\r\n\r\n",
+          boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      if (!ec)
+        headers.push_back(buffer);
+    }
+  }
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::vector<std::shared_ptr<boost::asio::ip::tcp::socket>> sockets_;
+};
+
+TEST_F(ServiceClientTest, AnAttemptToAReplacedLeaderIsAbandonedForTheNewOne) {
+  Stalled a(io_);
+  ScriptedReplica b(io_, [](auto&) { return answer("B"); });
+  register_at(a.url());
+  auto c = make_client(true, true, {}, std::chrono::milliseconds(5000));
+  // A keyed write goes to A and hangs there.
+  std::optional<Result<net::HttpResponse>> put;
+  boost::asio::co_spawn(
+      io_,
+      [&]() -> Task<void> {
+        put = co_await c->request(net::HttpRequest{http::verb::put, "/x", 11});
+      },
+      boost::asio::detached);
+  ASSERT_TRUE(eventually([&] { return a.headers.size() == 1; }));
+  // The new leader is published: the attempt in flight goes to it at once, with the same key,
+  // instead of waiting out A's 5-second attempt timeout.
+  const auto moved = Clock::now();
+  ASSERT_TRUE(run(registry_->update_location(id("svc"), b.url(), 6, deadline())));
+  ASSERT_TRUE(eventually([&] { return put.has_value(); }, std::chrono::milliseconds(4000)));
+  EXPECT_LT(Clock::now() - moved, std::chrono::milliseconds(3000));
+  ASSERT_TRUE(*put) << put->error();
+  EXPECT_EQ((*put)->body(), "B");
+  EXPECT_EQ(c->stats().abandoned, 1u);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(a.headers[0], m, std::regex("Idempotency-Key: ([0-9a-f-]+)")));
+  EXPECT_EQ(std::string(b.last()["Idempotency-Key"]), m[1].str());
+}
+
+TEST_F(ServiceClientTest, AnAttemptThatMayNotBeResentIsNotAbandoned) {
+  Stalled a(io_);
+  ScriptedReplica b(io_, [](auto&) { return answer("B"); });
+  register_at(a.url());
+  auto c = make_client(true, true, {}, std::chrono::milliseconds(1500));
+  client::RequestOptions no_key;
+  no_key.add_idempotency_key = false;
+  std::optional<Result<net::HttpResponse>> post;
+  boost::asio::co_spawn(
+      io_,
+      [&]() -> Task<void> {
+        post = co_await c->request(net::HttpRequest{http::verb::post, "/x", 11}, no_key);
+      },
+      boost::asio::detached);
+  ASSERT_TRUE(eventually([&] { return a.headers.size() == 1; }));
+  ASSERT_TRUE(run(registry_->update_location(id("svc"), b.url(), 6, deadline())));
+  ASSERT_TRUE(eventually([&] { return post.has_value(); }));
+  // Its outcome at A is unknown: it must not be sent to B behind A's back.
+  ASSERT_FALSE(*post);
+  EXPECT_TRUE(post->error().is(Errc::kOutcomeUnknown)) << post->error();
+  EXPECT_EQ(b.requests(), 0);
+  EXPECT_EQ(c->stats().abandoned, 0u);
 }
 
 TEST_F(ServiceClientTest, RetriesAreBoundedByTheRetryBudget) {

@@ -100,6 +100,9 @@ struct ClientStats {
   std::uint64_t events = 0;         // NewLocation events received for the service
   std::uint64_t claims_sent = 0;
   std::uint64_t claims_failed = 0;
+  // Attempts in flight to a leader that a newer location replaced, cut short and sent to the new
+  // leader at once (only those that may be sent again: idempotent or with an Idempotency-Key).
+  std::uint64_t abandoned = 0;
 };
 
 // Where a location came from.
