@@ -26,7 +26,12 @@
 // over direct.
 //
 // Usage: proxy_bench [--seconds S] [--connections 1,16,64] [--rounds R] [--ops read,write]
-//                    [--haproxy-threads N] [--dir PATH] [--json]
+//                    [--haproxy-threads N] [--paced-rate R] [--dir PATH] [--json]
+//
+// Paced runs (reads, --paced-rate R, default 4000/s): each connection waits round(C * 1000 / R)
+// ms (at least 1) before each request, so the load is about R/s, well under what the machine
+// can carry on any path. Latency at saturation is mostly queueing (C / throughput); the paced
+// p50s show what a hop adds to one request when there is no queue.
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,6 +70,9 @@ struct Args {
   int rounds = 2;
   std::vector<std::string> ops{"read", "write"};
   int haproxy_threads = 0;  // 0: HAProxy's default (one per CPU)
+  // The paced runs (reads): about this many requests per second over each connection count
+  // (0: none). Latency added at a load the machine can carry, not queueing at saturation.
+  int paced_rate = 4000;
   std::filesystem::path dir;
   bool json = false;
 };
@@ -94,6 +102,8 @@ Args parse_args(int argc, char** argv) {
         if (op != "read" && op != "write")
           throw std::invalid_argument("--ops: read and/or write, not " + op);
       }
+    } else if (arg == "--paced-rate") {
+      a.paced_rate = std::max(0, std::stoi(value()));
     } else if (arg == "--haproxy-threads") {
       a.haproxy_threads = std::max(0, std::stoi(value()));
     } else if (arg == "--dir") {
@@ -103,6 +113,7 @@ Args parse_args(int argc, char** argv) {
     } else if (arg == "--help" || arg == "-h") {
       std::cout << "proxy_bench [--seconds S] [--connections 1,16,64] [--rounds R]\n"
                    "            [--ops read,write] [--haproxy-threads N (0: its default)]\n"
+                   "            [--paced-rate R (req/s of the paced read runs; 0: none)]\n"
                    "            [--dir PATH (keep data and logs)] [--json]\n";
       std::exit(0);
     } else {
@@ -295,10 +306,11 @@ class Bench {
     }
   }
 
-  void run(PathKind p, const std::string& op, int connections, int seconds, Peer* into,
-           int rounds) {
+  void run(PathKind p, const std::string& op, int connections, int seconds, Peer* into, int rounds,
+           int delay_ms = 0) {
     auto r = request(op);
     r.url = base(p) + r.url;
+    r.delay_ms = delay_ms;
     const pid_t pid = middle_pid(p);
     const double cpu0 = pid > 0 ? cpu_seconds(pid) : 0;
     auto f =
@@ -502,6 +514,59 @@ int main(int argc, char** argv) try {
     }
   }
 
+  struct PacedRow {
+    int connections;
+    double added_p50_us;
+  };
+  std::vector<PacedRow> paced_rows;
+  if (a.paced_rate > 0 && std::find(a.ops.begin(), a.ops.end(), "read") != a.ops.end()) {
+    if (!a.json) {
+      std::printf(
+          "\npaced reads: about %d req/s in all (each connection waits the delay before each "
+          "request)\n%-5s %5s %5s | %9s %7s %7s | %9s %7s %7s | %9s %7s %7s | %7s %7s\n",
+          a.paced_rate, "op", "conns", "delay", "direct/s", "p50 ms", "p99 ms", "proxy/s", "p50 ms",
+          "p99 ms", "haprox/s", "p50 ms", "p99 ms", "+p50 us", "hap +us");
+      std::fflush(stdout);
+    }
+    for (int c : a.connections) {
+      const int delay_ms = std::max(1, static_cast<int>(std::lround(c * 1000.0 / a.paced_rate)));
+      note("measuring paced reads at " + std::to_string(c) + " connections, " +
+           std::to_string(delay_ms) + " ms between a connection's requests");
+      Peer peers[3];
+      for (int round = 0; round < a.rounds; ++round) {
+        std::vector<PathKind> order{kDirect, kProxy, kHaproxy};
+        if (round % 2 == 1)
+          std::reverse(order.begin(), order.end());
+        for (PathKind p : order)
+          bench.run(p, "read", c, a.seconds, &peers[p], a.rounds, delay_ms);
+      }
+      const Peer &d = peers[kDirect], &p = peers[kProxy], &h = peers[kHaproxy];
+      const double added_us = (p.p50_ms - d.p50_ms) * 1000;
+      const double hap_added_us = (h.p50_ms - d.p50_ms) * 1000;
+      std::uint64_t errors = 0;
+      for (const auto& peer : peers)
+        errors += peer.non2xx + peer.socket_errors;
+      total_errors += errors;
+      paced_rows.push_back({c, added_us});
+      json run{{"op", "read"},
+               {"paced_delay_ms", delay_ms},
+               {"connections", c},
+               {"proxy_added_p50_us", added_us},
+               {"haproxy_added_p50_us", hap_added_us}};
+      for (PathKind k : {kDirect, kProxy, kHaproxy})
+        run[kPathNames[k]] = peers[k].to_json();
+      out["paced_runs"].push_back(run);
+      if (!a.json) {
+        std::printf(
+            "%-5s %5d %3dms | %9.0f %7.3f %7.3f | %9.0f %7.3f %7.3f | %9.0f %7.3f %7.3f | %7.0f "
+            "%7.0f%s\n",
+            "read", c, delay_ms, d.ops_per_s, d.p50_ms, d.p99_ms, p.ops_per_s, p.p50_ms, p.p99_ms,
+            h.ops_per_s, h.p50_ms, h.p99_ms, added_us, hap_added_us, errors ? "  (errors!)" : "");
+        std::fflush(stdout);
+      }
+    }
+  }
+
   const auto logged = log_lines(cluster, proxy_log, haproxy.process().log_file());
   auto& problems = bench.problems();
   bool all_direct = !goal_rows.empty(), all_haproxy = !goal_rows.empty(),
@@ -523,6 +588,14 @@ int main(int argc, char** argv) try {
          {"added_p50_us", {{"goal", kGoalAddedP50Us}, {"value", g.added_p50_us}, {"met", mp}}}});
   }
   out["goals_read"] = goals;
+  json paced_goals = json::array();
+  for (const auto& g : paced_rows)
+    paced_goals.push_back({{"connections", g.connections},
+                           {"added_p50_us",
+                            {{"goal", kGoalAddedP50Us},
+                             {"value", g.added_p50_us},
+                             {"met", g.added_p50_us < kGoalAddedP50Us}}}});
+  out["goals_read_paced"] = paced_goals;
   out["goals_read_met_at_every_concurrency"] = {{"proxy_direct_ratio", all_direct},
                                                 {"proxy_haproxy_ratio", all_haproxy},
                                                 {"added_p50_us", all_p50}};
@@ -546,6 +619,9 @@ int main(int argc, char** argv) try {
           yes(g.haproxy_ratio >= kGoalHaproxyRatio).c_str(), kGoalAddedP50Us, g.added_p50_us,
           yes(g.added_p50_us < kGoalAddedP50Us).c_str());
     }
+    for (const auto& g : paced_rows)
+      std::printf("goal (paced read, %2d conns): added p50 < %.0f us: %.0f %s\n", g.connections,
+                  kGoalAddedP50Us, g.added_p50_us, yes(g.added_p50_us < kGoalAddedP50Us).c_str());
     std::printf("checks: %llu non-2xx replies or socket errors; %zu log lines (warn and above)\n",
                 static_cast<unsigned long long>(total_errors), logged.size());
     for (const auto& p : problems)

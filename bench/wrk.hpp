@@ -36,6 +36,9 @@ struct WrkRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   // Count every non-2xx reply by status (see the header comment); false: wrk's count of >= 400.
   bool count_statuses = false;
+  // Each connection waits this long before each request (wrk's delay() hook): a paced load of
+  // about connections / (delay + latency) requests per second instead of as fast as replies come.
+  int delay_ms = 0;
 };
 
 struct WrkOptions {
@@ -81,6 +84,8 @@ inline std::string script(const WrkRequest& r) {
     s << "wrk.headers[ " << lua_long_string(name) << " ] = " << lua_long_string(value) << "\n";
   s << "local threads = {}\n"
        "function setup(thread) table.insert(threads, thread) end\n";
+  if (r.delay_ms > 0)
+    s << "function delay() return " << r.delay_ms << " end\n";
   if (r.count_statuses) {
     s << "function init(args) bad = 0; statuses = {} end\n"
          "function response(status, headers, body)\n"
