@@ -3,6 +3,7 @@
 // SIGTERM/SIGINT: drain HTTP (--drain-timeout), resign leadership, revoke the lease, exit 0.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -29,6 +30,7 @@ struct Settings {
   std::string listen = "127.0.0.1:8080";
   std::string advertise_url;
   std::vector<std::string> etcd;
+  std::string etcd_local;
   std::string prefix;
   std::int64_t lease_ttl = 2;
   std::string registry;
@@ -73,6 +75,8 @@ void read_config(const std::string& path, Settings& s) {
         set_from(v, s.advertise_url);
       else if (k == "etcd")
         set_from(v, s.etcd);
+      else if (k == "etcd-local")
+        set_from(v, s.etcd_local);
       else if (k == "prefix")
         set_from(v, s.prefix);
       else if (k == "lease-ttl")
@@ -153,6 +157,9 @@ int main(int argc, char** argv) {
       "advertise-url", po::value<std::string>(),
       "URL clients reach this node at (default from --listen)")(
       "etcd", po::value(&etcd)->multitoken(), "etcd client URLs (required)")(
+      "etcd-local", po::value<std::string>(),
+      "the --etcd URL of the member on this node's host: a leader keeps etcd's raft leader off "
+      "its own host, so that a host failure costs one election, not two")(
       "prefix", po::value<std::string>(), "etcd key prefix (default /br2k/<service>/)")(
       "lease-ttl", po::value<std::int64_t>(), "lease TTL in seconds (default 2)")(
       "registry", po::value<std::string>(),
@@ -195,6 +202,8 @@ int main(int argc, char** argv) {
       s.advertise_url = vm["advertise-url"].as<std::string>();
     if (!etcd.empty())
       s.etcd = etcd;
+    if (vm.count("etcd-local"))
+      s.etcd_local = vm["etcd-local"].as<std::string>();
     if (vm.count("prefix"))
       s.prefix = vm["prefix"].as<std::string>();
     if (vm.count("lease-ttl"))
@@ -260,6 +269,10 @@ int main(int argc, char** argv) {
     o.http.header_limit = s.header_limit;
     o.http.server_name = "br2k-server";
     o.etcd.endpoints = s.etcd;
+    if (!s.etcd_local.empty() &&
+        std::find(s.etcd.begin(), s.etcd.end(), s.etcd_local) == s.etcd.end())
+      throw std::invalid_argument("--etcd-local: " + s.etcd_local + " is not one of --etcd");
+    o.etcd_local = s.etcd_local;
     o.lease_ttl_seconds = s.lease_ttl;
     o.write_timeout = seconds(s.write_timeout);
     o.state.dedup_window = s.dedup_window;

@@ -157,6 +157,8 @@ void LocalCluster::spawn(int i) {
              "--etcd"};
   for (const auto& url : etcd_->client_urls())
     po.argv.push_back(url);
+  if (i < etcd_->size())
+    po.argv.insert(po.argv.end(), {"--etcd-local", etcd_->client_url(i)});
   if (anvil_ && options_.publish) {
     po.argv.insert(po.argv.end(), {"--registry", registry_, "--rpc", chain_http_url(),
                                    chain_ws_url(), "--key-env", "BR2K_NODE_KEY"});

@@ -342,6 +342,25 @@ Task<Result<MemberListResponse>> Client::member_list(CallOptions call) {
                                      codec::decode_member_list);
 }
 
+Task<Result<void>> Client::move_leader(std::string endpoint, std::uint64_t target,
+                                       CallOptions call) {
+  auto& eps = state_->endpoints;
+  auto it = std::find_if(eps.begin(), eps.end(), [&](auto& e) { return e.text == endpoint; });
+  if (it == eps.end())
+    co_return Error(Errc::kInvalidArgument, "unknown endpoint " + endpoint);
+  bool maybe_sent = false;
+  // The gateway's JSON takes 64-bit integers as strings.
+  auto r = co_await state_->attempt(
+      static_cast<std::size_t>(it - eps.begin()), "/v3/maintenance/transfer-leadership",
+      R"({"targetID":")" + std::to_string(target) + R"("})", state_->deadline_of(call), maybe_sent);
+  if (!r)
+    co_return r.error();
+  auto h = codec::decode_header_only(*r);
+  if (!h)
+    co_return h.error();
+  co_return Result<void>();
+}
+
 std::shared_ptr<Watch> Client::watch(WatchOptions options) {
   return std::make_shared<Watch>(*this, std::move(options));
 }

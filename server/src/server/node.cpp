@@ -2,6 +2,7 @@
 // how the parts share state.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -350,6 +351,8 @@ Task<void> Node::Impl::lead(std::uint64_t e) {
   spdlog::info("node {}: serving as leader at epoch {} from index {}", options.node_id, e,
                state.applied_index());
   asio::co_spawn(executor, append_loop(my_term), asio::detached);
+  if (!options.etcd_local.empty())
+    asio::co_spawn(executor, keep_raft_leader_apart(my_term), asio::detached);
   while (term == my_term && !stopped && lease_valid())
     co_await changed.wait(Clock::now() + std::chrono::milliseconds(250));
 }
@@ -368,6 +371,49 @@ void Node::Impl::step_down(std::string_view why) {
   fail_pending(why);
   work.notify();
   changed.notify();
+}
+
+// While leading: if etcd's raft leader is the member on this node's host, hand raft leadership
+// to another member (NodeOptions::etcd_local says why). Best effort: a failed check or move is
+// tried again at the next interval; etcd stays correct either way.
+Task<void> Node::Impl::keep_raft_leader_apart(std::uint64_t my_term) {
+  auto self = shared_from_this();
+  auto quick = [] { return etcd::CallOptions{.deadline = Clock::now() + std::chrono::seconds(1)}; };
+  while (term == my_term && !stopped) {
+    auto status = co_await etcd.status(options.etcd_local, quick());
+    if (term != my_term || stopped)
+      break;
+    if (status && status->leader != 0 && status->leader == status->header.member_id) {
+      auto members = co_await etcd.member_list(quick());
+      std::optional<etcd::Member> target;
+      if (members) {
+        for (const auto& m : members->members) {
+          if (m.id == status->header.member_id || m.is_learner || m.client_urls.empty())
+            continue;
+          // A member that answers: hand leadership to one that can take it.
+          auto other = std::find(options.etcd.endpoints.begin(), options.etcd.endpoints.end(),
+                                 m.client_urls.front());
+          if (other == options.etcd.endpoints.end())
+            continue;
+          auto s = co_await etcd.status(*other, quick());
+          if (s && s->errors.empty()) {
+            target = m;
+            break;
+          }
+        }
+      }
+      if (target && term == my_term && !stopped) {
+        auto moved = co_await etcd.move_leader(options.etcd_local, target->id, quick());
+        if (moved)
+          spdlog::info("node {}: etcd's raft leader moved from the member on this host to {}",
+                       options.node_id, target->name);
+        else
+          spdlog::debug("node {}: moving etcd's raft leader to {}: {}", options.node_id,
+                        target->name, moved.error().message());
+      }
+    }
+    co_await sleep_for(options.raft_apart_interval);
+  }
 }
 
 // A follower's fast path for a crashed leader. When the leader's own address refuses TCP

@@ -73,6 +73,7 @@ struct Node::Impl : std::enable_shared_from_this<Node::Impl> {
   Task<void> watch_lease(std::uint64_t generation);
   Task<void> members_loop();
   Task<void> probe_leader();
+  Task<void> keep_raft_leader_apart(std::uint64_t my_term);
   Task<void> progress_loop();
   Task<Result<std::uint64_t>> read_log_size();
   // Waits until applied >= index, or the deadline or a stop. True if reached.

@@ -218,6 +218,33 @@ TEST_F(EtcdKv, StatusAndMemberList_AgreeOnLeaderAndTerm) {
   EXPECT_TRUE(run(c.status("http://127.0.0.1:1")).error().is(Errc::kInvalidArgument));
 }
 
+TEST_F(EtcdKv, MoveLeader_HandsRaftLeadershipToTheTarget) {
+  auto c = client();
+  auto first = run(c.status(cluster_->client_url(0)));
+  ASSERT_TRUE(first) << first.error();
+  // The leader's endpoint, and a member that is not the leader.
+  std::string leader_url;
+  std::uint64_t target = 0;
+  for (const auto& url : cluster_->client_urls()) {
+    auto s = run(c.status(url));
+    ASSERT_TRUE(s) << s.error();
+    if (s->header.member_id == first->leader)
+      leader_url = url;
+    else
+      target = s->header.member_id;
+  }
+  ASSERT_FALSE(leader_url.empty());
+  ASSERT_NE(target, 0u);
+  auto moved = run(c.move_leader(leader_url, target));
+  ASSERT_TRUE(moved) << moved.error();
+  auto after = run(c.status(cluster_->client_url(0)));
+  ASSERT_TRUE(after) << after.error();
+  EXPECT_EQ(after->leader, target);
+  // Asked of a member that is no longer the leader: refused, with a typed error.
+  EXPECT_FALSE(run(c.move_leader(leader_url, first->leader)));
+  EXPECT_TRUE(run(c.move_leader("http://127.0.0.1:1", target)).error().is(Errc::kInvalidArgument));
+}
+
 TEST_F(EtcdKv, BadArguments_GiveTypedErrorsLocallyAndFromServer) {
   auto c = client();
   EXPECT_TRUE(run(c.lease_grant(0)).error().is(Errc::kInvalidArgument));

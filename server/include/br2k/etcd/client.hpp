@@ -108,6 +108,10 @@ class Client {
   // Status of one member, asked directly (no failover): leader id, raft term and index.
   Task<Result<StatusResponse>> status(std::string endpoint, CallOptions call = {});
   Task<Result<MemberListResponse>> member_list(CallOptions call = {});
+  // Asks the member at `endpoint`, which must be the raft leader, to hand leadership to member
+  // `target` (etcd's MoveLeader, /v3/maintenance/transfer-leadership). Errors: the member's
+  // refusal (not the leader, unknown target) as kUnavailable / kInvalidArgument, or the call's.
+  Task<Result<void>> move_leader(std::string endpoint, std::uint64_t target, CallOptions call = {});
 
   // Starts watching; see watch.hpp. The watch keeps this client's shared state alive.
   std::shared_ptr<Watch> watch(WatchOptions options);

@@ -86,6 +86,14 @@ struct NodeOptions {
   // refusals in a row (its process is gone) end the leader's term at once instead of after its
   // lease. Zero: never (failover then always waits for the lease).
   std::chrono::milliseconds leader_probe_interval{100};
+  // The client URL (one of etcd.endpoints) of the etcd member on this node's host, if there is
+  // one. A leader whose own host also holds etcd's raft leader hands raft leadership to another
+  // member (MoveLeader): when such a host fails, etcd must first elect a new raft leader, and a
+  // new raft leader extends every lease (by an election timeout), so the dead leader's lease
+  // outlives it by seconds; apart, a host failure costs one of the two, not both. Empty: off.
+  std::string etcd_local;
+  // How often a serving leader checks where etcd's raft leader is (with etcd_local).
+  std::chrono::milliseconds raft_apart_interval{3000};
   // How often the members list (for BR2K-Replicas and status) is refreshed.
   std::chrono::milliseconds members_interval{1000};
   ReplicatedStateOptions state;
