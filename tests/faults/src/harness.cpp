@@ -437,8 +437,10 @@ Report run(const Profile& profile, const RunOptions& options) {
   std::vector<std::thread> clients;
   const auto period = std::chrono::duration<double>(profile.clients / profile.rate);
   for (int c = 0; c < profile.clients; ++c) {
-    clients.emplace_back([&, c] {
-      std::mt19937 crng(rng() + c);
+    // Seeded here: `rng` belongs to this thread (the nemeses use it while the clients run).
+    const std::uint32_t client_seed = rng() + static_cast<std::uint32_t>(c);
+    clients.emplace_back([&, c, client_seed] {
+      std::mt19937 crng(client_seed);
       std::map<std::string, std::optional<std::string>> last_seen;
       auto next = SteadyClock::now() +
                   std::chrono::duration_cast<SteadyClock::duration>(period * c / profile.clients);
