@@ -26,7 +26,11 @@
 // over direct.
 //
 // Usage: proxy_bench [--seconds S] [--connections 1,16,64] [--rounds R] [--ops read,write]
-//                    [--haproxy-threads N] [--paced-rate R] [--dir PATH] [--json]
+//                    [--proxy-threads N] [--haproxy-threads N] [--paced-rate R] [--dir PATH]
+//                    [--json]
+//
+// Threads: br2k-proxy's --threads and HAProxy's nbthread; both default to one per CPU (HAProxy's
+// own default), so that the two run alike.
 //
 // Paced runs (reads, --paced-rate R, default 4000/s): each connection waits round(C * 1000 / R)
 // ms (at least 1) before each request, so the load is about R/s, well under what the machine
@@ -69,6 +73,7 @@ struct Args {
   std::vector<int> connections{1, 16, 64};
   int rounds = 2;
   std::vector<std::string> ops{"read", "write"};
+  int proxy_threads = 0;    // 0: one per CPU
   int haproxy_threads = 0;  // 0: HAProxy's default (one per CPU)
   // The paced runs (reads): about this many requests per second over each connection count
   // (0: none). Latency added at a load the machine can carry, not queueing at saturation.
@@ -104,6 +109,8 @@ Args parse_args(int argc, char** argv) {
       }
     } else if (arg == "--paced-rate") {
       a.paced_rate = std::max(0, std::stoi(value()));
+    } else if (arg == "--proxy-threads") {
+      a.proxy_threads = std::max(0, std::stoi(value()));
     } else if (arg == "--haproxy-threads") {
       a.haproxy_threads = std::max(0, std::stoi(value()));
     } else if (arg == "--dir") {
@@ -112,7 +119,8 @@ Args parse_args(int argc, char** argv) {
       a.json = true;
     } else if (arg == "--help" || arg == "-h") {
       std::cout << "proxy_bench [--seconds S] [--connections 1,16,64] [--rounds R]\n"
-                   "            [--ops read,write] [--haproxy-threads N (0: its default)]\n"
+                   "            [--ops read,write] [--proxy-threads N (0: one per CPU)]\n"
+                   "            [--haproxy-threads N (0: its default)]\n"
                    "            [--paced-rate R (req/s of the paced read runs; 0: none)]\n"
                    "            [--dir PATH (keep data and logs)] [--json]\n";
       std::exit(0);
@@ -395,7 +403,10 @@ int main(int argc, char** argv) try {
   br2k::local::LocalProxyOptions po;
   po.proxy_binary = BR2K_PROXY_BIN;
   po.log_level = "warn";
-  note("starting br2k-proxy");
+  const int proxy_threads =
+      a.proxy_threads > 0 ? a.proxy_threads : std::max(1, int(std::thread::hardware_concurrency()));
+  po.extra_args = {"--threads", std::to_string(proxy_threads)};
+  note("starting br2k-proxy (" + std::to_string(proxy_threads) + " threads)");
   br2k::local::LocalProxy proxy(cluster, po);
   const auto proxy_log = proxy.process().log_file();
 
@@ -440,6 +451,7 @@ int main(int argc, char** argv) try {
            {"seconds_per_run", a.seconds},
            {"rounds", a.rounds},
            {"cpus", std::thread::hardware_concurrency()},
+           {"proxy_threads", proxy_threads},
            {"haproxy_threads", a.haproxy_threads},
            {"read", "GET /kv/bench (64-byte value)"},
            {"write", "PUT /kv/bench-w (64-byte value)"},
@@ -448,10 +460,12 @@ int main(int argc, char** argv) try {
     std::printf(
         "proxy overhead: the same request directly to the leader, through br2k-proxy, through "
         "HAProxy\n"
-        "(httpchk GET /-/br2k/leader, inter 1s fall 2 rise 1, keep-alive, nbthread %s)\n"
+        "(httpchk GET /-/br2k/leader, inter 1s fall 2 rise 1, keep-alive, nbthread %s); "
+        "br2k-proxy --threads %d\n"
         "read: GET /kv/bench (64 B), write: PUT /kv/bench-w (64 B); wrk -t1, %d rounds of %d s "
         "in ABBA order, means; %u CPUs shared by wrk, the proxies, nodes, etcd and anvil\n",
-        haproxy_threads.c_str(), a.rounds, a.seconds, std::thread::hardware_concurrency());
+        haproxy_threads.c_str(), proxy_threads, a.rounds, a.seconds,
+        std::thread::hardware_concurrency());
     std::printf(
         "%-5s %5s | %9s %7s %7s | %9s %7s %7s | %9s %7s %7s | %7s %7s %7s | %7s %7s | %8s %8s\n",
         "op", "conns", "direct/s", "p50 ms", "p99 ms", "proxy/s", "p50 ms", "p99 ms", "haprox/s",

@@ -37,6 +37,7 @@ struct Settings {
   double claim_after = 10;
   double claim_interval = 60;
   bool follow_events = true;
+  std::size_t threads = 1;
   std::string log_level = "info";
 };
 
@@ -84,6 +85,8 @@ void read_config(const std::string& path, Settings& s) {
         s.claim_interval = v.get<double>();
       else if (k == "follow-events")
         s.follow_events = v.get<bool>();
+      else if (k == "threads")
+        s.threads = v.get<std::size_t>();
       else if (k == "log-level")
         s.log_level = v.get<std::string>();
       else
@@ -148,6 +151,9 @@ proxy::ProxyOptions to_options(const Settings& s) {
   o.listen.metrics_prefix = "br2k_proxy_http";
   o.max_pending = s.max_pending;
   o.request_timeout = seconds(s.request_timeout);
+  if (s.threads == 0 || s.threads > 256)
+    throw std::invalid_argument("--threads: between 1 and 256");
+  o.threads = s.threads;
   return o;
 }
 
@@ -180,7 +186,10 @@ int main(int argc, char** argv) {
       "claim-after", po::value<double>(), "seconds unreachable before a claim (default 10)")(
       "claim-interval", po::value<double>(), "least seconds between claims (default 60)")(
       "no-events", "do not follow NewLocation events (resolve on failure only)")(
-      "log-level", po::value<std::string>(), "trace, debug, info, warn, error");
+      "threads", po::value<std::size_t>(),
+      "event loops, each on its own thread with its own listener (SO_REUSEPORT) and "
+      "connections to the leader (default 1)")("log-level", po::value<std::string>(),
+                                               "trace, debug, info, warn, error");
   try {
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -225,6 +234,8 @@ int main(int argc, char** argv) {
       s.claim_interval = vm["claim-interval"].as<double>();
     if (vm.count("no-events"))
       s.follow_events = false;
+    if (vm.count("threads"))
+      s.threads = vm["threads"].as<std::size_t>();
     if (vm.count("log-level"))
       s.log_level = vm["log-level"].as<std::string>();
 

@@ -115,6 +115,7 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
   std::size_t next_replica = 0;
   std::set<asio::steady_timer*> waiters;  // wait_change() timers, cancelled on a change
   std::function<void(const std::optional<Location>&, const Location&, Source)> on_change;
+  std::function<void(const std::string&)> on_unreachable;
 
   // Chain lookups: one at a time, not more often than every lookup_interval.
   bool lookup_running = false;
@@ -287,6 +288,8 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
   void note_failure(const std::string& url) {
     if (!current || current->url != url)
       return;
+    if (on_unreachable)
+      on_unreachable(url);
     auto now = Clock::now();
     if (!unreachable_since)
       unreachable_since = now;
@@ -485,6 +488,22 @@ void ServiceClient::on_location_change(
 
 std::vector<chain::EndpointHealth> ServiceClient::rpc_health() const {
   return state_->rpc->health();
+}
+
+bool ServiceClient::adopt_location(const Location& location, Source source) {
+  auto& s = *state_;
+  if (s.stopped || (s.current && location.epoch <= s.current->epoch))
+    return false;
+  return s.offer(location, source);
+}
+
+void ServiceClient::report_unreachable(const std::string& url) {
+  if (!state_->stopped)
+    state_->note_failure(url);
+}
+
+void ServiceClient::on_unreachable(std::function<void(const std::string& url)> callback) {
+  state_->on_unreachable = std::move(callback);
 }
 
 namespace {

@@ -254,6 +254,11 @@ Result<tcp::endpoint> HttpServer::start() {
   // listeners on one port on Linux.
   if (st.acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec)
     return fail(ec);
+  if (st.options.reuse_port) {
+    using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+    if (st.acceptor.set_option(reuse_port(true), ec); ec)
+      return fail(ec);
+  }
   if (st.acceptor.bind(endpoint, ec); ec)
     return fail(ec);
   if (st.acceptor.listen(asio::socket_base::max_listen_connections, ec); ec)

@@ -74,7 +74,8 @@ class ProxyTest : public RegistryTestBase {
     register_service("svc", a_->url());
   }
 
-  void start_proxy(std::size_t max_pending = 64, std::uint64_t body_limit = 1024 * 1024) {
+  void start_proxy(std::size_t max_pending = 64, std::uint64_t body_limit = 1024 * 1024,
+                   std::size_t threads = 1) {
     proxy::ProxyOptions o;
     o.client.service = id("svc");
     o.client.registry = registry_->contract();
@@ -84,6 +85,7 @@ class ProxyTest : public RegistryTestBase {
     o.max_pending = max_pending;
     o.request_timeout = std::chrono::milliseconds(8000);
     o.listen.body_limit = body_limit;
+    o.threads = threads;
     proxy_ = std::make_unique<proxy::Proxy>(net_io_.get_executor(), o);
     port_ = proxy_->start().value().port();
     thread_ = std::thread([this] { net_io_.run(); });
@@ -106,6 +108,20 @@ class ProxyTest : public RegistryTestBase {
     if (thread_.joinable())
       thread_.join();
     proxy_.reset();
+  }
+
+  // Puts the service at `url` with `epoch` on chain (a NewLocation event), from the test thread.
+  bool publish(const std::string& url, std::uint64_t epoch) {
+    boost::asio::io_context io;
+    chain::RpcClientOptions o;
+    o.http_endpoints = {anvil_.http_url()};
+    chain::RpcClient rpc(io.get_executor(), o);
+    chain::TxSender sender(rpc, key(Anvil::kDevPrivateKey), registry_sender_options());
+    registry::RegistryClient registry(rpc, registry_->contract(), &sender);
+    auto f = boost::asio::co_spawn(io, registry.update_location(id("svc"), url, epoch, deadline()),
+                                   boost::asio::use_future);
+    io.run();
+    return bool(f.get());
   }
 
   HttpResponse send(std::string method, std::string target, std::string body = {},
@@ -160,25 +176,16 @@ TEST_F(ProxyTest, ARequestDuringAFailoverIsHeldAndAnsweredByTheNewLeader) {
       },
       boost::asio::detached);
   stopped.get_future().wait();
-  auto publish = std::async(std::launch::async, [&] {
+  auto published = std::async(std::launch::async, [&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
-    boost::asio::io_context io;
-    chain::RpcClientOptions o;
-    o.http_endpoints = {anvil_.http_url()};
-    chain::RpcClient rpc(io.get_executor(), o);
-    chain::TxSender sender(rpc, key(Anvil::kDevPrivateKey), registry_sender_options());
-    registry::RegistryClient registry(rpc, registry_->contract(), &sender);
-    auto f = boost::asio::co_spawn(
-        io, registry.update_location(id("svc"), b_->url(), 3, deadline()), boost::asio::use_future);
-    io.run();
-    return f.get();
+    return publish(b_->url(), 3);
   });
   auto t0 = Clock::now();
   auto held = send("POST", "/during", "x");
   EXPECT_EQ(held.status, 200) << held.error << held.body;
   EXPECT_EQ(held.body, "B:/during:x");
   EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(500));
-  ASSERT_TRUE(publish.get());
+  ASSERT_TRUE(published.get());
   auto status = json::parse(send("GET", "/-/br2k/status").body);
   EXPECT_EQ(status["leader"], b_->url());
   EXPECT_EQ(status["epoch"], 3);
@@ -230,6 +237,63 @@ TEST_F(ProxyTest, NoLeaderAnswerBeforeTheDeadlineIs504) {
   auto r = send("GET", "/x", {}, {}, std::chrono::milliseconds(15000));
   EXPECT_EQ(r.status, 504) << r.body;
   EXPECT_NE(r.body.find("deadline"), std::string::npos) << r.body;
+}
+
+// With several event loops (each with its own listener, service client and connections), the
+// control client alone follows events: the others must learn the new leader from it, or their
+// requests keep going to the old one (which here still answers, and gives no hint).
+TEST_F(ProxyTest, EveryEventLoopFollowsTheLeaderAndTheFiguresAddUp) {
+  start_proxy(64, 1024 * 1024, /*threads=*/3);
+  constexpr int kRequests = 30;  // each on a new connection: spread over the three listeners
+  for (int i = 0; i < kRequests; ++i) {
+    auto r = send("GET", "/before");
+    ASSERT_EQ(r.status, 200) << r.error << r.body;
+    EXPECT_EQ(r.body, "A:/before:");
+  }
+  ASSERT_TRUE(publish(b_->url(), 3));
+  ASSERT_TRUE(wait_until(std::chrono::seconds(10), [&] {
+    auto st = json::parse(send("GET", "/-/br2k/status").body, nullptr, false);
+    return st.is_object() && st["leader"] == b_->url();
+  }));
+  // The other loops get the location posted to them as the control client takes it; give the
+  // posts a moment, then every request must reach B.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < kRequests; ++i) {
+    auto r = send("POST", "/after", std::to_string(i));
+    ASSERT_EQ(r.status, 200) << r.error << r.body;
+    EXPECT_EQ(r.body, "B:/after:" + std::to_string(i));
+  }
+  EXPECT_EQ(a_->requests.load(), kRequests);
+  EXPECT_EQ(b_->requests.load(), kRequests);
+  auto status = json::parse(send("GET", "/-/br2k/status").body);
+  EXPECT_EQ(status["threads"], 3);
+  EXPECT_EQ(status["requests"], 2 * kRequests);  // summed over the loops
+  EXPECT_EQ(status["succeeded"], 2 * kRequests);
+  EXPECT_EQ(status["failovers"], 1);  // the control client's: one change of leader
+  EXPECT_EQ(status["epoch"], 3);
+  auto metrics = send("GET", "/metrics");
+  EXPECT_NE(metrics.body.find("br2k_proxy_requests_total{outcome=\"answered\"} " +
+                              std::to_string(2 * kRequests)),
+            std::string::npos)
+      << metrics.body;
+}
+
+// The pending limit holds for the proxy as a whole, not per event loop.
+TEST_F(ProxyTest, ThePendingLimitCoversEveryEventLoop) {
+  a_->delay = std::chrono::milliseconds(1500);
+  start_proxy(/*max_pending=*/4, 1024 * 1024, /*threads=*/3);
+  std::vector<std::future<HttpResponse>> slow;
+  for (int i = 0; i < 4; ++i)
+    slow.push_back(std::async(std::launch::async, [&] { return send("GET", "/slow"); }));
+  ASSERT_TRUE(wait_until(std::chrono::seconds(5), [&] { return a_->requests.load() == 4; }));
+  for (int i = 0; i < 6; ++i) {  // new connections, landing on any loop
+    auto refused = send("GET", "/more");
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_NE(refused.body.find("too many requests"), std::string::npos) << refused.body;
+  }
+  for (auto& f : slow)
+    EXPECT_EQ(f.get().status, 200);
+  EXPECT_EQ(a_->requests.load(), 4);
 }
 
 }  // namespace

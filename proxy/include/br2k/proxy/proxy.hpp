@@ -13,7 +13,16 @@
 // Routes of its own: /-/br2k/status (JSON: service, current leader and epoch, counters, RPC
 // endpoints' health) and /metrics (Prometheus).
 //
-// Thread-safety: run on one single-threaded executor (the ServiceClient's requirement).
+// Threads (`threads` > 1): the proxy then runs that many event loops, the first on the executor
+// given, the others each on a thread of its own. Each loop has its own listener on the same port
+// (SO_REUSEPORT: the kernel spreads new connections over them), its own ServiceClient and pool of
+// connections to the leader, so a request is handled on one thread from accept to answer with no
+// lock on its path. The first loop's client is the control client: it follows NewLocation events
+// and sends claims; a location any client learns (event, replica hint, chain) is passed to the
+// others at once, and the others' failed attempts count toward the control client's claim.
+//
+// Thread-safety: construct, start() and stop() on the executor given, which must be run by one
+// thread (the ServiceClient's requirement); the proxy starts and joins its other threads itself.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -32,6 +41,8 @@ struct ProxyOptions {
   std::size_t max_pending = 4096;
   // Deadline of a forwarded request (from its arrival at the proxy).
   std::chrono::milliseconds request_timeout{30000};
+  // Event loops (see above); at least 1.
+  std::size_t threads = 1;
 };
 
 class Proxy {
@@ -47,10 +58,11 @@ class Proxy {
   // Graceful stop (SIGTERM): stops accepting, lets held requests finish until `drain_deadline`.
   Task<void> stop(Deadline drain_deadline);
 
+  // The control client (the first event loop's).
   client::ServiceClient& client();
   std::uint16_t local_port() const;
-  // What /-/br2k/status answers.
-  std::string status_json() const;
+  // What /-/br2k/status answers (figures summed over the event loops).
+  Task<std::string> status_json();
 
   struct State;
 

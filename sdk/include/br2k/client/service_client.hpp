@@ -136,6 +136,19 @@ class ServiceClient : public std::enable_shared_from_this<ServiceClient> {
   // The RPC client's endpoints, for status pages.
   std::vector<chain::EndpointHealth> rpc_health() const;
 
+  // Sharing what one client learns with others (br2k-proxy's worker threads: one client per
+  // thread, each on its own executor; the caller posts these to the receiving client's executor).
+  // Takes a location another client learned when its epoch is higher than the one used now (a
+  // lower or equal epoch is dropped without counting it as stale); returns whether requests now
+  // go there (on_location_change is called as for any change).
+  bool adopt_location(const registry::Location& location, Source source);
+  // Counts an attempt that another client saw fail at `url` toward this client's unreachability
+  // (chain lookup, and a claim after claim_after when this client has the claim key).
+  void report_unreachable(const std::string& url);
+  // Called on the executor when an attempt to the current leader fails (connection refused or
+  // reset, timeout, 503 without a hint), with the leader's URL.
+  void on_unreachable(std::function<void(const std::string& url)> callback);
+
   struct State;
 
  private:

@@ -102,6 +102,9 @@ struct HttpServerOptions {
   // directly rather than on a strand each, which saves the strand's dispatch on every operation.
   // With a multi-threaded executor this must stay false.
   bool single_threaded = false;
+  // SO_REUSEPORT: several servers (of this process, or of processes of the same user) listen on
+  // one port and the kernel spreads new connections over them; each must set it.
+  bool reuse_port = false;
 };
 
 namespace detail {
