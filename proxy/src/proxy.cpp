@@ -182,6 +182,12 @@ struct Proxy::State {
       }
     }
     workers[0]->client->stop();
+    // A client's work still pending on the caller's executor must not post to loops that are
+    // gone.
+    for (auto& w : workers) {
+      w->client->on_location_change(nullptr);
+      w->client->on_unreachable(nullptr);
+    }
     // Servers before clients, clients before their io_contexts.
     for (auto& w : workers)
       w->server.reset();
