@@ -80,6 +80,17 @@ void check_options(const NodeOptions& o) {
 
 NodeOptions checked(NodeOptions o) {
   check_options(o);
+  // The etcd client pins the first endpoint that answers: the member on this node's host comes
+  // first, so that only a failure of this node's own host (when this node is cut off anyway)
+  // costs its etcd calls an attempt timeout. With every node pinning the same first member, a
+  // failure of that member's host stalled the leader's appends for an attempt timeout (2 s)
+  // though the leader's own host was fine.
+  if (!o.etcd_local.empty()) {
+    auto& e = o.etcd.endpoints;
+    auto local = std::find(e.begin(), e.end(), o.etcd_local);
+    if (local != e.end())
+      std::rotate(e.begin(), local, e.end());
+  }
   return o;
 }
 
@@ -221,6 +232,30 @@ Task<void> Node::Impl::watch_lease(std::uint64_t generation) {
   changed.notify();
 }
 
+// A lease this node gave up because it could not renew it in time may still live in etcd: etcd
+// extends every lease when it elects a new raft leader, which is when renewals fail for a while
+// (the raft leader's host failed). Its keys (members/<node>, and the leader key when this node
+// led) would then hold the service for up to a TTL more with nobody serving. Revoking it as soon
+// as etcd answers again frees the leader key at once. Only this node's own keys go: a newer
+// leader's key has its own lease.
+Task<void> Node::Impl::revoke_lost_lease(std::int64_t lease) {
+  auto self = shared_from_this();
+  const auto until =
+      Clock::now() + std::chrono::seconds(options.lease_ttl_seconds) + std::chrono::seconds(1);
+  while (!stopped && Clock::now() < until) {
+    etcd::CallOptions call{
+        .deadline = std::min<Deadline>(until, Clock::now() + std::chrono::milliseconds(500))};
+    auto r = co_await etcd.lease_revoke(lease, call);
+    if (r) {
+      spdlog::info("node {}: revoked the lost lease {}", options.node_id, lease);
+      co_return;
+    }
+    if (r.error().is(Errc::kNotFound))
+      co_return;  // expired already
+    co_await sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 // Membership and election, for the node's whole life: a lease and members/<node>; catch up;
 // campaign; follow or lead; on losing the lease, start over with a new one.
 Task<void> Node::Impl::run() {
@@ -311,6 +346,8 @@ Task<void> Node::Impl::run() {
     if (stopped)
       break;
     if (keeper) {
+      if (lease_lost && !stopped)
+        asio::co_spawn(executor, revoke_lost_lease(keeper->id()), asio::detached);
       keeper->stop();
       keeper.reset();
     }

@@ -71,6 +71,7 @@ struct Node::Impl : std::enable_shared_from_this<Node::Impl> {
   void step_down(std::string_view why);
   Task<void> watch_leader();
   Task<void> watch_lease(std::uint64_t generation);
+  Task<void> revoke_lost_lease(std::int64_t lease);
   Task<void> members_loop();
   Task<void> probe_leader();
   Task<void> keep_raft_leader_apart(std::uint64_t my_term);
