@@ -346,7 +346,9 @@ Task<void> Node::Impl::run() {
     if (stopped)
       break;
     if (keeper) {
-      if (lease_lost && !stopped)
+      // lease_valid(), not lease_lost: the latter is set by watch_lease(), which may not have run
+      // yet when lead() returns on the lease's deadline (the leader's case, the one that matters).
+      if (!stopped && !lease_valid())
         asio::co_spawn(executor, revoke_lost_lease(keeper->id()), asio::detached);
       keeper->stop();
       keeper.reset();
