@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <br2k/local/local_cluster.hpp>
 #include <br2k/testing/http.hpp>
 #include <br2k/testing/ports.hpp>
@@ -474,6 +475,30 @@ int main(int argc, char** argv) try {
     std::fflush(stdout);
   }
 
+  // One measurement of the three paths: `rounds` rounds in ABBA order (direct, proxy, HAProxy,
+  // then backwards), so that drift in the machine's load hits all three alike.
+  auto measure = [&](const std::string& op, int c, int delay_ms) {
+    std::array<Peer, 3> peers;
+    for (int round = 0; round < a.rounds; ++round) {
+      std::vector<PathKind> order{kDirect, kProxy, kHaproxy};
+      if (round % 2 == 1)
+        std::reverse(order.begin(), order.end());
+      for (PathKind p : order)
+        bench.run(p, op, c, a.seconds, &peers[p], a.rounds, delay_ms);
+    }
+    return peers;
+  };
+  auto count_errors = [](const std::array<Peer, 3>& peers) {
+    std::uint64_t n = 0;
+    for (const auto& peer : peers)
+      n += peer.non2xx + peer.socket_errors;
+    return n;
+  };
+  auto add_peers = [](json& run, const std::array<Peer, 3>& peers) {
+    for (PathKind k : {kDirect, kProxy, kHaproxy})
+      run[kPathNames[k]] = peers[k].to_json();
+  };
+
   struct GoalRow {
     int connections;
     double direct_ratio, haproxy_ratio, added_p50_us;
@@ -486,23 +511,14 @@ int main(int argc, char** argv) try {
       // Warm up every path (connections, pools, caches).
       for (PathKind p : {kDirect, kProxy, kHaproxy})
         bench.run(p, op, c, 1, nullptr, 1);
-      Peer peers[3];
-      for (int round = 0; round < a.rounds; ++round) {
-        std::vector<PathKind> order{kDirect, kProxy, kHaproxy};
-        if (round % 2 == 1)
-          std::reverse(order.begin(), order.end());
-        for (PathKind p : order)
-          bench.run(p, op, c, a.seconds, &peers[p], a.rounds);
-      }
+      const auto peers = measure(op, c, 0);
       const Peer &d = peers[kDirect], &p = peers[kProxy], &h = peers[kHaproxy];
       const double pd = d.ops_per_s > 0 ? p.ops_per_s / d.ops_per_s : 0;
       const double ph = h.ops_per_s > 0 ? p.ops_per_s / h.ops_per_s : 0;
       const double added_us = (p.p50_ms - d.p50_ms) * 1000;
       const double hd = d.ops_per_s > 0 ? h.ops_per_s / d.ops_per_s : 0;
       const double hap_added_us = (h.p50_ms - d.p50_ms) * 1000;
-      std::uint64_t errors = 0;
-      for (const auto& peer : peers)
-        errors += peer.non2xx + peer.socket_errors;
+      const std::uint64_t errors = count_errors(peers);
       total_errors += errors;
       if (op == "read")
         goal_rows.push_back({c, pd, ph, added_us});
@@ -513,8 +529,7 @@ int main(int argc, char** argv) try {
                {"proxy_added_p50_us", added_us},
                {"haproxy_direct_ratio", hd},
                {"haproxy_added_p50_us", hap_added_us}};
-      for (PathKind k : {kDirect, kProxy, kHaproxy})
-        run[kPathNames[k]] = peers[k].to_json();
+      add_peers(run, peers);
       out["runs"].push_back(run);
       if (!a.json) {
         std::printf(
@@ -546,20 +561,11 @@ int main(int argc, char** argv) try {
       const int delay_ms = std::max(1, static_cast<int>(std::lround(c * 1000.0 / a.paced_rate)));
       note("measuring paced reads at " + std::to_string(c) + " connections, " +
            std::to_string(delay_ms) + " ms between a connection's requests");
-      Peer peers[3];
-      for (int round = 0; round < a.rounds; ++round) {
-        std::vector<PathKind> order{kDirect, kProxy, kHaproxy};
-        if (round % 2 == 1)
-          std::reverse(order.begin(), order.end());
-        for (PathKind p : order)
-          bench.run(p, "read", c, a.seconds, &peers[p], a.rounds, delay_ms);
-      }
+      const auto peers = measure("read", c, delay_ms);
       const Peer &d = peers[kDirect], &p = peers[kProxy], &h = peers[kHaproxy];
       const double added_us = (p.p50_ms - d.p50_ms) * 1000;
       const double hap_added_us = (h.p50_ms - d.p50_ms) * 1000;
-      std::uint64_t errors = 0;
-      for (const auto& peer : peers)
-        errors += peer.non2xx + peer.socket_errors;
+      const std::uint64_t errors = count_errors(peers);
       total_errors += errors;
       paced_rows.push_back({c, added_us});
       json run{{"op", "read"},
@@ -567,8 +573,7 @@ int main(int argc, char** argv) try {
                {"connections", c},
                {"proxy_added_p50_us", added_us},
                {"haproxy_added_p50_us", hap_added_us}};
-      for (PathKind k : {kDirect, kProxy, kHaproxy})
-        run[kPathNames[k]] = peers[k].to_json();
+      add_peers(run, peers);
       out["paced_runs"].push_back(run);
       if (!a.json) {
         std::printf(
