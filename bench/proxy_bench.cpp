@@ -32,10 +32,12 @@
 // Threads: br2k-proxy's --threads and HAProxy's nbthread; both default to one per CPU (HAProxy's
 // own default), so that the two run alike.
 //
-// Paced runs (reads, --paced-rate R, default 4000/s): each connection waits round(C * 1000 / R)
-// ms (at least 1) before each request, so the load is about R/s, well under what the machine
-// can carry on any path. Latency at saturation is mostly queueing (C / throughput); the paced
-// p50s show what a hop adds to one request when there is no queue.
+// Paced runs (reads, --paced-rate R, default 4000/s): each connection waits a random time of mean
+// round(C * 1000 / R) ms (at least 1; exponentially distributed, so that the C connections'
+// requests arrive spread out like independent clients', not in bursts of C) before each
+// request, so the load is about R/s, well under what the machine can carry on any path. Latency
+// at saturation is mostly queueing (C / throughput); the paced p50s show what a hop adds to one
+// request at a load the machine carries.
 #include <unistd.h>
 
 #include <algorithm>
@@ -320,6 +322,7 @@ class Bench {
     auto r = request(op);
     r.url = base(p) + r.url;
     r.delay_ms = delay_ms;
+    r.random_delay = true;  // arrivals spread out, not in bursts of C (see wrk.hpp)
     const pid_t pid = middle_pid(p);
     const double cpu0 = pid > 0 ? cpu_seconds(pid) : 0;
     auto f =

@@ -39,6 +39,12 @@ struct WrkRequest {
   // Each connection waits this long before each request (wrk's delay() hook): a paced load of
   // about connections / (delay + latency) requests per second instead of as fast as replies come.
   int delay_ms = 0;
+  // With delay_ms: each wait is drawn from an exponential distribution of mean delay_ms (whole
+  // milliseconds, as wrk's timers take), so the connections' requests arrive spread out like
+  // independent clients' (about Poisson). With equal fixed waits, connections that start
+  // together stay in step and their requests arrive in bursts of C at once: the latency measured
+  // is then mostly the queue each burst makes, not what a request costs.
+  bool random_delay = false;
 };
 
 struct WrkOptions {
@@ -84,8 +90,14 @@ inline std::string script(const WrkRequest& r) {
     s << "wrk.headers[ " << lua_long_string(name) << " ] = " << lua_long_string(value) << "\n";
   s << "local threads = {}\n"
        "function setup(thread) table.insert(threads, thread) end\n";
-  if (r.delay_ms > 0)
+  if (r.delay_ms > 0 && r.random_delay) {
+    // A fixed seed: every path of a comparison gets the same sequence of waits.
+    s << "math.randomseed(20261201)\n"
+         "function delay() return math.floor(-"
+      << r.delay_ms << " * math.log(1 - math.random()) + 0.5) end\n";
+  } else if (r.delay_ms > 0) {
     s << "function delay() return " << r.delay_ms << " end\n";
+  }
   if (r.count_statuses) {
     s << "function init(args) bad = 0; statuses = {} end\n"
          "function response(status, headers, body)\n"
