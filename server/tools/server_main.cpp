@@ -33,6 +33,7 @@ struct Settings {
   std::string etcd_local;
   std::string prefix;
   std::int64_t lease_ttl = 2;
+  std::optional<std::int64_t> lease_grace_ms;  // unset: 3 x lease TTL
   std::string registry;
   std::vector<std::string> rpc;
   std::optional<std::uint64_t> chain_id;
@@ -81,6 +82,8 @@ void read_config(const std::string& path, Settings& s) {
         set_from(v, s.prefix);
       else if (k == "lease-ttl")
         set_from(v, s.lease_ttl);
+      else if (k == "lease-grace-ms")
+        s.lease_grace_ms = v.get<std::int64_t>();
       else if (k == "registry")
         set_from(v, s.registry);
       else if (k == "rpc")
@@ -162,6 +165,9 @@ int main(int argc, char** argv) {
       "its own host, so that a host failure costs one election, not two")(
       "prefix", po::value<std::string>(), "etcd key prefix (default /br2k/<service>/)")(
       "lease-ttl", po::value<std::int64_t>(), "lease TTL in seconds (default 2)")(
+      "lease-grace-ms", po::value<std::int64_t>(),
+      "how long a leader whose renewals stall waits, suspended, for a renewal before stepping "
+      "down (default 3 x lease TTL; 0: at once)")(
       "registry", po::value<std::string>(),
       "ServiceRegistry contract address (no publishing without it)")(
       "rpc", po::value(&rpc)->multitoken(), "chain RPC endpoints, http:// or ws://")(
@@ -208,6 +214,8 @@ int main(int argc, char** argv) {
       s.prefix = vm["prefix"].as<std::string>();
     if (vm.count("lease-ttl"))
       s.lease_ttl = vm["lease-ttl"].as<std::int64_t>();
+    if (vm.count("lease-grace-ms"))
+      s.lease_grace_ms = vm["lease-grace-ms"].as<std::int64_t>();
     if (vm.count("registry"))
       s.registry = vm["registry"].as<std::string>();
     if (!rpc.empty())
@@ -274,6 +282,8 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("--etcd-local: " + s.etcd_local + " is not one of --etcd");
     o.etcd_local = s.etcd_local;
     o.lease_ttl_seconds = s.lease_ttl;
+    if (s.lease_grace_ms)
+      o.lease_grace = std::chrono::milliseconds(*s.lease_grace_ms);
     o.write_timeout = seconds(s.write_timeout);
     o.state.dedup_window = s.dedup_window;
     o.state.deduplicate = !s.no_dedup;

@@ -13,10 +13,12 @@ namespace asio = boost::asio;
 constexpr auto kUse = asio::as_tuple(asio::use_awaitable);
 
 struct LeaseKeeper::Core {
-  Core(Client c, std::int64_t lease, std::int64_t ttl, Deadline until)
+  Core(Client c, std::int64_t lease, std::int64_t ttl, Deadline until,
+       std::chrono::milliseconds grace_period)
       : client(std::move(c)),
         id(lease),
         ttl_seconds(ttl),
+        grace(grace_period),
         valid_until(until),
         sleep(client.get_executor()),
         lost_signal(client.get_executor(), Deadline::max()) {}
@@ -29,7 +31,8 @@ struct LeaseKeeper::Core {
     lost_signal.cancel();
   }
 
-  // Renews every TTL/3; after a failure, every 100 ms until the validity bound passes.
+  // Renews every TTL/3; after a failure, every 100 ms until the validity bound (and the grace
+  // after it) passes.
   static Task<void> run(std::shared_ptr<Core> self) {
     const auto period = std::chrono::milliseconds(self->ttl_seconds * 1000 / 3);
     const auto retry = std::chrono::milliseconds(100);
@@ -39,14 +42,20 @@ struct LeaseKeeper::Core {
       co_await self->sleep.async_wait(kUse);
       if (self->lost)
         break;
-      if (Clock::now() >= self->valid_until) {
+      const Deadline give_up = self->valid_until + self->grace;
+      if (Clock::now() >= give_up) {
         self->mark_lost(Error(Errc::kDeadlineExceeded,
                               "lease " + std::to_string(self->id) + " not renewed in time"));
         break;
       }
       const auto sent = Clock::now();
-      auto r =
-          co_await self->client.lease_keep_alive_once(self->id, {.deadline = self->valid_until});
+      // Within the bound, a renewal may take until the bound; in the grace, one try at a time
+      // (a member that hangs must not use up the grace).
+      const Deadline until =
+          sent < self->valid_until
+              ? self->valid_until
+              : std::min(give_up, sent + std::chrono::milliseconds(self->ttl_seconds * 1000 / 3));
+      auto r = co_await self->client.lease_keep_alive_once(self->id, {.deadline = until});
       if (self->lost)
         break;
       if (r) {
@@ -65,6 +74,7 @@ struct LeaseKeeper::Core {
   Client client;
   std::int64_t id;
   std::int64_t ttl_seconds;
+  std::chrono::milliseconds grace;
   Deadline valid_until;
   bool lost = false;
   Error reason;
@@ -75,12 +85,14 @@ struct LeaseKeeper::Core {
 
 Task<Result<std::unique_ptr<LeaseKeeper>>> LeaseKeeper::start(Client client,
                                                               std::int64_t ttl_seconds,
-                                                              CallOptions call) {
+                                                              CallOptions call,
+                                                              std::chrono::milliseconds grace) {
   const auto sent = Clock::now();
   auto g = co_await client.lease_grant(ttl_seconds, 0, call);
   if (!g)
     co_return g.error();
-  auto core = std::make_shared<Core>(client, g->id, g->ttl, sent + std::chrono::seconds(g->ttl));
+  auto core = std::make_shared<Core>(client, g->id, g->ttl, sent + std::chrono::seconds(g->ttl),
+                                     std::max(grace, std::chrono::milliseconds(0)));
   asio::co_spawn(client.get_executor(), Core::run(core), asio::detached);
   co_return std::unique_ptr<LeaseKeeper>(new LeaseKeeper(std::move(core)));
 }
@@ -101,6 +113,9 @@ Deadline LeaseKeeper::valid_until() const {
 }
 bool LeaseKeeper::alive() const {
   return !core_->lost && Clock::now() < core_->valid_until;
+}
+bool LeaseKeeper::lost() const {
+  return core_->lost;
 }
 std::size_t LeaseKeeper::renewals() const {
   return core_->renewals;

@@ -70,6 +70,8 @@ void check_options(const NodeOptions& o) {
     throw std::invalid_argument("node: empty etcd prefix");
   if (o.lease_ttl_seconds < 1)
     throw std::invalid_argument("node: lease_ttl_seconds must be at least 1");
+  if (o.lease_grace && o.lease_grace->count() < 0)
+    throw std::invalid_argument("node: lease_grace must not be negative");
   if (o.max_batch_entries < 1 || o.max_batch_entries > 127)
     throw std::invalid_argument("node: max_batch_entries must be 1..127");
   if (o.sync_batch < 1 || o.max_pending < 1 || o.max_batch_bytes < 1024)
@@ -116,6 +118,9 @@ Node::Impl::Impl(asio::any_io_executor ex, StateMachine& m, NodeOptions o)
       &r.counter("br2k_node_fenced_total", "Append transactions refused by the fence.").labels();
   m_elections = &r.counter("br2k_node_elections_won_total", "Elections won.").labels();
   m_step_downs = &r.counter("br2k_node_step_downs_total", "Times leadership was lost.").labels();
+  m_suspensions = &r.counter("br2k_node_suspensions_total",
+                             "Times a leader stopped serving to wait for a lease renewal.")
+                       .labels();
   m_duplicates =
       &r.counter("br2k_node_duplicate_requests_total", "Writes answered from the applied-id table.")
            .labels();
@@ -262,7 +267,9 @@ Task<void> Node::Impl::run() {
   auto self = shared_from_this();
   std::chrono::milliseconds backoff{100};
   while (!stopped) {
-    auto k = co_await etcd::LeaseKeeper::start(etcd, options.lease_ttl_seconds);
+    const auto grace =
+        options.lease_grace.value_or(std::chrono::milliseconds(3000 * options.lease_ttl_seconds));
+    auto k = co_await etcd::LeaseKeeper::start(etcd, options.lease_ttl_seconds, {}, grace);
     if (!k) {
       spdlog::warn("node {}: lease grant failed: {}", options.node_id, k.error().message());
       co_await sleep_for(backoff);
@@ -392,8 +399,73 @@ Task<void> Node::Impl::lead(std::uint64_t e) {
   asio::co_spawn(executor, append_loop(my_term), asio::detached);
   if (!options.etcd_local.empty())
     asio::co_spawn(executor, keep_raft_leader_apart(my_term), asio::detached);
-  while (term == my_term && !stopped && lease_valid())
-    co_await changed.wait(Clock::now() + std::chrono::milliseconds(250));
+  // Serve while the lease certainly holds. When it may have ended but etcd has not said so
+  // (renewals stall: etcd is electing a raft leader or has no quorum), suspend: serve nothing,
+  // keep the term (the append loop's fenced transactions stay safe), and let the keeper renew
+  // through its grace. A renewal that succeeds proves the lease, and with it the leader key,
+  // lived on: confirm the key and serve again at the same epoch. A lost lease ends the term.
+  while (term == my_term && !stopped) {
+    if (lease_valid()) {
+      if (suspended) {
+        if (!co_await confirm_leadership(my_term))
+          break;
+        if (!lease_valid())
+          continue;
+        suspended = false;
+        serving = true;
+        m_leader->set(1);
+        spdlog::info("node {}: lease renewed; serving again as leader at epoch {}", options.node_id,
+                     e);
+        changed.notify();
+      }
+      co_await changed.wait(Clock::now() + std::chrono::milliseconds(250));
+      continue;
+    }
+    if (lease_lost || !keeper || keeper->lost())
+      break;
+    if (!suspended) {
+      suspended = true;
+      serving = false;
+      ++counters.suspensions;
+      m_suspensions->inc();
+      m_leader->set(0);
+      spdlog::warn(
+          "node {}: lease {} not renewed in time; suspended at epoch {} until a renewal "
+          "succeeds (or the grace ends)",
+          options.node_id, keeper->id(), e);
+      changed.notify();
+    }
+    co_await changed.wait(Clock::now() + std::chrono::milliseconds(50));
+  }
+}
+
+// A quorum read of the leader key after a suspension: the lease lived on, so its keys did, but
+// the key may have been deleted (a resignation, an operator) and taken by another node while
+// this node's watch lagged. Reads are served again only once the key is known to be this
+// term's. Retries while the lease holds; false when the term ended.
+Task<bool> Node::Impl::confirm_leadership(std::uint64_t my_term) {
+  while (term == my_term && !stopped && lease_valid()) {
+    auto req = etcd::RangeRequest::single(keys.leader());
+    etcd::CallOptions call{.deadline = keeper->valid_until()};
+    auto r = co_await etcd.range(std::move(req), call);
+    if (term != my_term || stopped)
+      co_return false;
+    if (!r) {
+      co_await sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    const bool ours = !r->kvs.empty() &&
+                      static_cast<std::uint64_t>(r->kvs.front().create_revision) == epoch &&
+                      keeper && r->kvs.front().lease == keeper->id();
+    if (!ours) {
+      learn_leader(r->kvs.empty() ? std::nullopt : std::optional(r->kvs.front()),
+                   r->header.revision);
+      step_down("the leader key is no longer this term's");
+      co_return false;
+    }
+    co_return true;
+  }
+  co_return false;
 }
 
 void Node::Impl::step_down(std::string_view why) {
@@ -402,6 +474,7 @@ void Node::Impl::step_down(std::string_view why) {
   spdlog::warn("node {}: stepping down from epoch {}: {}", options.node_id, epoch, why);
   ++term;
   serving = false;
+  suspended = false;
   role = Role::kFollower;
   epoch = 0;
   ++counters.step_downs;
@@ -652,6 +725,7 @@ NodeStatus Node::status() const {
   st.url = s.url;
   st.role = s.role;
   st.serving = s.serving;
+  st.suspended = s.suspended;
   st.epoch = s.leader.epoch;
   st.leader_id = s.leader.node;
   st.leader_url = s.leader.url;

@@ -68,6 +68,8 @@ struct Node::Impl : std::enable_shared_from_this<Node::Impl> {
   // ---- node.cpp: lifecycle, membership, election
   Task<void> run();
   Task<void> lead(std::uint64_t epoch);
+  // After a suspension: true if the leader key is still this term's (quorum read).
+  Task<bool> confirm_leadership(std::uint64_t my_term);
   void step_down(std::string_view why);
   Task<void> watch_leader();
   Task<void> watch_lease(std::uint64_t generation);
@@ -116,6 +118,7 @@ struct Node::Impl : std::enable_shared_from_this<Node::Impl> {
   bool stopped = false;
   Role role = Role::kStarting;
   bool serving = false;
+  bool suspended = false;   // leading, not serving: waiting for a lease renewal
   std::uint64_t epoch = 0;  // this node's epoch while it leads
   std::uint64_t term = 0;   // bumps at every step up and step down: ends a term's coroutines
   KnownLeader leader;
@@ -148,6 +151,7 @@ struct Node::Impl : std::enable_shared_from_this<Node::Impl> {
   net::Counter* m_fenced = nullptr;
   net::Counter* m_elections = nullptr;
   net::Counter* m_step_downs = nullptr;
+  net::Counter* m_suspensions = nullptr;
   net::Counter* m_duplicates = nullptr;
   net::Gauge* m_applied = nullptr;
   net::Gauge* m_log_size = nullptr;

@@ -20,6 +20,9 @@
 //   Followers probe the leader's address: when it refuses connections (the process is gone) they
 //   end its term at once (delete `leader` with a compare on its epoch) instead of waiting out
 //   its lease; a leader that is slow, paused or partitioned is not affected.
+//   When its renewals stall past the lease's bound (etcd electing a raft leader, or without
+//   quorum), the leader suspends: serves nothing, keeps renewing for lease_grace, and serves
+//   again at the same epoch once a renewal succeeds and the leader key is still its own.
 //   6. Steps down when its lease is lost, the leader key changes, or a fenced write fails: the
 //      requests it holds get 503 (retry elsewhere; with an Idempotency-Key the retry is applied
 //      at most once), and it rejoins as a follower with a new lease.
@@ -49,6 +52,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +70,15 @@ struct NodeOptions {
   // TTL of the node's lease, in seconds: how long a dead leader holds the service (etcd's minimum
   // at default timing is 2).
   std::int64_t lease_ttl_seconds = 2;
+  // How long a leader whose lease renewals stall stays leader, suspended, past the moment its
+  // lease may have ended (unset: 3 x lease_ttl_seconds; zero: steps down at once). Renewals stall
+  // while etcd elects a new raft leader (or has no quorum), and the new raft leader extends every
+  // lease: a suspended leader serves nothing (no bound on its lease: a read could be stale), keeps
+  // renewing, and when a renewal succeeds and the leader key is still its own, serves again at the
+  // same epoch. Stepping down instead meant a new election, a new epoch on chain and every client
+  // moving, for a lease that had never ended. When etcd says the lease is gone, or the grace
+  // passes, it steps down as before.
+  std::optional<std::chrono::milliseconds> lease_grace;
   // Group commit: entries per transaction (etcd allows --max-txn-ops, default 128, operations per
   // transaction; each entry is one, log_size one more) and bytes per transaction (etcd's
   // --max-request-bytes is 1.5 MiB by default).
@@ -119,6 +132,7 @@ struct NodeStatus {
   std::string url;
   Role role = Role::kStarting;
   bool serving = false;     // a leader that has caught up and serves clients
+  bool suspended = false;   // a leader waiting for a lease renewal (see lease_grace)
   std::uint64_t epoch = 0;  // the current leader's epoch (0: none known)
   std::string leader_id;    // empty: none known
   std::string leader_url;
@@ -127,6 +141,7 @@ struct NodeStatus {
   std::vector<std::string> members;  // live members' URLs
   std::uint64_t elections_won = 0;
   std::uint64_t step_downs = 0;
+  std::uint64_t suspensions = 0;   // times a leader stopped serving to wait for its lease
   std::uint64_t appended = 0;      // entries this node appended as leader
   std::uint64_t transactions = 0;  // append transactions committed
   std::uint64_t fenced = 0;        // append transactions refused by the fence
