@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
@@ -40,6 +42,8 @@ Client::State::State(asio::any_io_executor ex, ClientOptions opts)
 
 std::size_t Client::State::pick() {
   auto now = Clock::now();
+  if (options.prefer_first && pinned != 0)
+    maybe_probe_preferred();
   for (std::size_t k = 0; k < endpoints.size(); ++k) {
     std::size_t i = (pinned + k) % endpoints.size();
     if (endpoints[i].down_until <= now) {
@@ -152,6 +156,36 @@ bool refused_before_proposal(const Error& e) {
 }
 
 }  // namespace
+
+void Client::State::maybe_probe_preferred() {
+  const auto now = Clock::now();
+  if (probing || now < next_probe || endpoints[0].down_until > now)
+    return;
+  probing = true;
+  next_probe = now + options.endpoint_quarantine;
+  asio::co_spawn(
+      executor,
+      [self = shared_from_this()]() -> Task<void> {
+        bool maybe_sent = false;
+        auto r = co_await self->attempt(0, "/v3/maintenance/status", "{}",
+                                        Clock::now() + self->options.dial_timeout, maybe_sent);
+        self->probing = false;
+        auto s = r ? codec::decode_status(*r) : Result<StatusResponse>(r.error());
+        // A token another member issued is refused here (simple tokens are per member): the
+        // member answers, and the call loop gets it a token of its own.
+        const bool answers = s ? s->leader != 0 && s->errors.empty() : is_invalid_token(s.error());
+        if (!answers) {
+          self->mark_failed(0);
+          co_return;
+        }
+        if (self->pinned != 0) {
+          spdlog::info("etcd: back to the preferred member {} (from {})", self->endpoints[0].text,
+                       self->endpoints[self->pinned].text);
+          self->pinned = 0;
+        }
+      },
+      asio::detached);
+}
 
 Task<Result<std::string>> Client::State::call(std::string_view path, std::string body, Retry retry,
                                               CallOptions call) {

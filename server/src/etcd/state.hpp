@@ -7,10 +7,11 @@
 
 #include <br2k/etcd/client.hpp>
 #include <br2k/net/http_connection.hpp>
+#include <memory>
 
 namespace br2k::etcd {
 
-struct Client::State {
+struct Client::State : std::enable_shared_from_this<Client::State> {
   enum class Retry {
     kAlways,     // the call changes nothing: retry on another member after any failure
     kIfNotSent,  // retry only when the request certainly did not reach a member
@@ -30,6 +31,9 @@ struct Client::State {
   std::size_t pick();
   bool all_down() const;
   void mark_failed(std::size_t i);
+  // With prefer_first, when calls are pinned elsewhere: checks endpoint 0 in the background
+  // (rate-limited) and pins it again once it answers with a raft leader.
+  void maybe_probe_preferred();
 
   // A new connection to member i, connected by the deadline (bounded by dial_timeout).
   Task<Result<std::unique_ptr<net::HttpConnection>>> dial(std::size_t i, Deadline deadline);
@@ -56,7 +60,9 @@ struct Client::State {
   std::shared_ptr<boost::asio::ssl::context> tls;
   std::vector<Endpoint> endpoints;
   std::size_t pinned = 0;
-  std::string token;  // etcd auth token; empty when not authenticated (yet)
+  bool probing = false;   // a check of the preferred member is running
+  Deadline next_probe{};  // no check of the preferred member before this
+  std::string token;      // etcd auth token; empty when not authenticated (yet)
 };
 
 }  // namespace br2k::etcd

@@ -90,8 +90,10 @@ NodeOptions checked(NodeOptions o) {
   if (!o.etcd_local.empty()) {
     auto& e = o.etcd.endpoints;
     auto local = std::find(e.begin(), e.end(), o.etcd_local);
-    if (local != e.end())
+    if (local != e.end()) {
       std::rotate(e.begin(), local, e.end());
+      o.etcd.prefer_first = true;  // and it comes back to it after moving away
+    }
   }
   return o;
 }

@@ -118,5 +118,51 @@ TEST_F(EtcdFailover, RestartedMemberServesAgainAfterQuarantine) {
   EXPECT_EQ(up->kvs.at(0).value, "1");
 }
 
+// A client that prefers its own host's member returns to it once it answers again, instead of
+// staying on the member it moved to (whose host's failure would then cost it an attempt).
+TEST_F(EtcdFailover, PreferredMemberIsUsedAgainOnceItAnswers) {
+  Client c(io_.get_executor(), {.endpoints = cluster_->client_urls(),
+                                .attempt_timeout = 1000ms,
+                                .endpoint_quarantine = 300ms,
+                                .prefer_first = true});
+  ASSERT_TRUE(run(c.put({.key = "/fo/p", .value = "1"})));
+  ASSERT_EQ(c.current_endpoint(), cluster_->client_url(0));
+  cluster_->kill(0);
+  auto serializable = RangeRequest::single("/fo/p");
+  serializable.serializable = true;
+  ASSERT_TRUE(run(c.range(serializable, {.deadline = Clock::now() + 2s})));
+  EXPECT_NE(c.current_endpoint(), cluster_->client_url(0));
+  // While member 0 is down, calls keep going to the other members.
+  for (int i = 0; i < 5; ++i) {
+    auto r = run(c.range(serializable, {.deadline = Clock::now() + 2s}));
+    ASSERT_TRUE(r) << r.error();
+    pump_for(200ms);
+  }
+  EXPECT_NE(c.current_endpoint(), cluster_->client_url(0));
+  cluster_->restart(0);
+  bool back = false;
+  for (auto until = Clock::now() + 15s; Clock::now() < until && !back;) {
+    auto r = run(c.range(serializable, {.deadline = Clock::now() + 2s}));
+    ASSERT_TRUE(r) << r.error();
+    back = c.current_endpoint() == cluster_->client_url(0);
+    pump_for(100ms);
+  }
+  EXPECT_TRUE(back) << c.current_endpoint();
+  // And without the preference it stays where it went.
+  Client plain(io_.get_executor(), {.endpoints = cluster_->client_urls(),
+                                    .attempt_timeout = 1000ms,
+                                    .endpoint_quarantine = 300ms});
+  ASSERT_TRUE(run(plain.range(serializable)));
+  cluster_->kill(0);
+  ASSERT_TRUE(run(plain.range(serializable, {.deadline = Clock::now() + 2s})));
+  const auto moved_to = plain.current_endpoint();
+  cluster_->restart(0);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(run(plain.range(serializable)));
+    pump_for(100ms);
+  }
+  EXPECT_EQ(plain.current_endpoint(), moved_to);
+}
+
 }  // namespace
 }  // namespace br2k::etcd

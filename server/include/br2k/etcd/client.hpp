@@ -62,6 +62,12 @@ struct ClientOptions {
   // A watch whose stream has been silent this long checks that its member still answers and still
   // has a raft leader, and moves to another member if not.
   std::chrono::milliseconds watch_probe_interval{1000};
+  // endpoints[0] is the preferred member (the one on this host): after calls moved away from it,
+  // a background check (maintenance status, within dial_timeout, at most once per
+  // endpoint_quarantine) brings them back as soon as it answers and has a raft leader. Without
+  // it, a client that left its member once (the member restarted, or its host was cut off) would
+  // stay on a remote one for good, and pay an attempt timeout when that one's host fails.
+  bool prefer_first = false;
 };
 
 struct CallOptions {

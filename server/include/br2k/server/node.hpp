@@ -104,7 +104,7 @@ struct NodeOptions {
   // member (MoveLeader): when such a host fails, etcd must first elect a new raft leader, and a
   // new raft leader extends every lease (by an election timeout), so the dead leader's lease
   // outlives it by seconds; apart, a host failure costs one of the two, not both. The node's
-  // etcd client also tries this member first. Empty: off.
+  // etcd client also tries this member first, and returns to it when it answers again. Empty: off.
   std::string etcd_local;
   // How often a serving leader checks where etcd's raft leader is (with etcd_local).
   std::chrono::milliseconds raft_apart_interval{3000};
