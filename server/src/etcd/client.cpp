@@ -159,10 +159,10 @@ bool refused_before_proposal(const Error& e) {
 
 void Client::State::maybe_probe_preferred() {
   const auto now = Clock::now();
-  if (probing || now < next_probe || endpoints[0].down_until > now)
+  if (probing || now < next_probe)
     return;
   probing = true;
-  next_probe = now + options.endpoint_quarantine;
+  next_probe = now + options.preferred_probe_interval;
   asio::co_spawn(
       executor,
       [self = shared_from_this()]() -> Task<void> {
@@ -178,6 +178,7 @@ void Client::State::maybe_probe_preferred() {
           self->mark_failed(0);
           co_return;
         }
+        self->endpoints[0].down_until = {};  // it answers: no longer quarantined
         if (self->pinned != 0) {
           spdlog::info("etcd: back to the preferred member {} (from {})", self->endpoints[0].text,
                        self->endpoints[self->pinned].text);

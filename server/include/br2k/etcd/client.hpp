@@ -64,10 +64,12 @@ struct ClientOptions {
   std::chrono::milliseconds watch_probe_interval{1000};
   // endpoints[0] is the preferred member (the one on this host): after calls moved away from it,
   // a background check (maintenance status, within dial_timeout, at most once per
-  // endpoint_quarantine) brings them back as soon as it answers and has a raft leader. Without
-  // it, a client that left its member once (the member restarted, or its host was cut off) would
-  // stay on a remote one for good, and pay an attempt timeout when that one's host fails.
+  // preferred_probe_interval, quarantined or not) brings them back as soon as it answers and has
+  // a raft leader. Without it, a client that left its member once (the member restarted, its
+  // host was cut off, or it timed out a forwarded request during a raft election) would stay on a
+  // remote one for good, and pay an attempt timeout when that one's host fails.
   bool prefer_first = false;
+  std::chrono::milliseconds preferred_probe_interval{200};
 };
 
 struct CallOptions {
