@@ -157,6 +157,14 @@ bool refused_before_proposal(const Error& e) {
 
 }  // namespace
 
+Task<Result<StatusResponse>> Client::State::status_of(std::size_t i, Deadline deadline) {
+  bool maybe_sent = false;
+  auto r = co_await attempt(i, "/v3/maintenance/status", "{}", deadline, maybe_sent);
+  if (!r)
+    co_return r.error();
+  co_return codec::decode_status(*r);
+}
+
 void Client::State::maybe_probe_preferred() {
   const auto now = Clock::now();
   if (probing || now < next_probe)
@@ -166,11 +174,8 @@ void Client::State::maybe_probe_preferred() {
   asio::co_spawn(
       executor,
       [self = shared_from_this()]() -> Task<void> {
-        bool maybe_sent = false;
-        auto r = co_await self->attempt(0, "/v3/maintenance/status", "{}",
-                                        Clock::now() + self->options.dial_timeout, maybe_sent);
+        auto s = co_await self->status_of(0, Clock::now() + self->options.dial_timeout);
         self->probing = false;
-        auto s = r ? codec::decode_status(*r) : Result<StatusResponse>(r.error());
         // A token another member issued is refused here (simple tokens are per member): the
         // member answers, and the call loop gets it a token of its own.
         const bool answers = s ? s->leader != 0 && s->errors.empty() : is_invalid_token(s.error());
@@ -363,13 +368,8 @@ Task<Result<StatusResponse>> Client::status(std::string endpoint, CallOptions ca
   auto it = std::find_if(eps.begin(), eps.end(), [&](auto& e) { return e.text == endpoint; });
   if (it == eps.end())
     co_return Error(Errc::kInvalidArgument, "unknown endpoint " + endpoint);
-  bool maybe_sent = false;
-  auto r =
-      co_await state_->attempt(static_cast<std::size_t>(it - eps.begin()), "/v3/maintenance/status",
-                               "{}", state_->deadline_of(call), maybe_sent);
-  if (!r)
-    co_return r.error();
-  co_return codec::decode_status(*r);
+  co_return co_await state_->status_of(static_cast<std::size_t>(it - eps.begin()),
+                                       state_->deadline_of(call));
 }
 
 Task<Result<MemberListResponse>> Client::member_list(CallOptions call) {

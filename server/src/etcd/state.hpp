@@ -34,6 +34,8 @@ struct Client::State : std::enable_shared_from_this<Client::State> {
   // With prefer_first, when calls are pinned elsewhere: checks endpoint 0 in the background
   // (rate-limited) and pins it again once it answers with a raft leader.
   void maybe_probe_preferred();
+  // Member i's maintenance status (one attempt, no failover).
+  Task<Result<StatusResponse>> status_of(std::size_t i, Deadline deadline);
 
   // A new connection to member i, connected by the deadline (bounded by dial_timeout).
   Task<Result<std::unique_ptr<net::HttpConnection>>> dial(std::size_t i, Deadline deadline);

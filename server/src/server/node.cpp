@@ -423,7 +423,7 @@ Task<void> Node::Impl::lead(std::uint64_t e) {
       co_await changed.wait(Clock::now() + std::chrono::milliseconds(250));
       continue;
     }
-    if (lease_lost || !keeper || keeper->lost())
+    if (!keeper || keeper->lost())
       break;
     if (!suspended) {
       suspended = true;

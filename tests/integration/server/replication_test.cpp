@@ -249,8 +249,7 @@ std::pair<std::string, std::string> raft_view(LocalCluster& c, int i) {
 // elect a new raft leader, which extends every lease. (The raft leader is killed, not paused:
 // etcd 3.4's raft leader that resumes after a pause revokes the leases it saw go unrenewed, and
 // its revocations reach the new leader once it has become a follower, so the lease does end then,
-// and the node steps down, correctly. The same holds for a leader that lost quorum, for up to an
-// election timeout.)
+// and the node steps down, correctly: etcd-io/etcd#12528, fixed after the 3.4.23 we pin.)
 // The BR2K leader suspends (serves nothing) and, once a renewal succeeds, serves again at the
 // same epoch: no election, no new epoch, no client moving. (Before: it stepped down at the
 // bound, revoked its lease and a new leader was elected.)
