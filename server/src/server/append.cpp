@@ -233,9 +233,9 @@ Task<void> Node::Impl::append_loop(std::uint64_t my_term) {
   }
 }
 
-// Reads log_size (quorum) until it answers and waits until the sync loop has applied it: the
-// writes of an unknown append that did commit are then answered (their entries came back by
-// the watch), the rest are re-sent with the next batch.
+// Reads log_size (quorum) until it answers and applies the log up to it: the writes of an
+// unknown append that did commit are then answered (their entries read back), the rest are
+// re-sent with the next batch.
 Task<bool> Node::Impl::resolve(std::uint64_t my_term) {
   while (term == my_term && !stopped) {
     auto n = co_await read_log_size();
@@ -243,7 +243,7 @@ Task<bool> Node::Impl::resolve(std::uint64_t my_term) {
       co_await sleep_for(std::chrono::milliseconds(100));
       continue;
     }
-    if (co_await wait_applied(*n, Clock::now() + std::chrono::seconds(2))) {
+    if (co_await catch_up(*n, Clock::now() + std::chrono::seconds(2))) {
       log_size = *n;
       co_return true;
     }

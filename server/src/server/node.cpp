@@ -312,7 +312,7 @@ Task<void> Node::Impl::run() {
         co_await sleep_for(std::chrono::milliseconds(100));
         continue;
       }
-      if (!co_await wait_applied(*n, Clock::now() + std::chrono::seconds(1)))
+      if (!co_await catch_up(*n, Clock::now() + std::chrono::seconds(1)))
         continue;
       if (leader.epoch != 0 || !lease_valid())
         continue;
@@ -386,7 +386,7 @@ Task<void> Node::Impl::lead(std::uint64_t e) {
       co_await sleep_for(std::chrono::milliseconds(100));
       continue;
     }
-    if (co_await wait_applied(*n, Clock::now() + std::chrono::seconds(1)))
+    if (co_await catch_up(*n, Clock::now() + std::chrono::seconds(1)))
       break;
   }
   if (term != my_term || stopped)

@@ -89,6 +89,9 @@ struct Node::Impl : std::enable_shared_from_this<Node::Impl> {
   Task<void> sync_loop();
   // Applies one entry (REQUIRES index == applied + 1) and answers the pending write it is.
   void apply_entry(std::uint64_t index, std::string_view value);
+  // Applies up to `index` by range now (the watch may lag), then waits for the sync loop until
+  // `until`. True if applied >= index.
+  Task<bool> catch_up(std::uint64_t index, Deadline until);
 
   // ---- append.cpp
   Task<net::HttpResponse> handle_write(Command command);
