@@ -12,6 +12,7 @@
 #include <br2k/etcd/codec.hpp>
 #include <br2k/etcd/watch.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 
 #include "state.hpp"
@@ -193,6 +194,97 @@ void Client::State::maybe_probe_preferred() {
       asio::detached);
 }
 
+struct Client::State::Race {
+  explicit Race(const asio::any_io_executor& ex) : done(ex, Deadline::max()) {}
+  asio::steady_timer done;  // cancelled when the race ends, which wakes every caller waiting
+  bool finished = false;
+  std::size_t pending = 0;                 // probes not answered or failed yet
+  std::optional<std::size_t> with_leader;  // the first member to answer with a raft leader
+  std::optional<std::size_t> reachable;    // the first to answer without one
+};
+
+namespace {
+
+// How long a race waits, after a member answered without a raft leader, for one that has one.
+constexpr auto kSettle = std::chrono::milliseconds(50);
+
+void end_race(Client::State& s, const std::shared_ptr<Client::State::Race>& r) {
+  if (r->finished)
+    return;
+  r->finished = true;
+  if (s.race == r)
+    s.race.reset();
+  r->done.cancel();
+}
+
+}  // namespace
+
+Task<std::size_t> Client::State::choose(Deadline deadline) {
+  const auto now = Clock::now();
+  if (options.prefer_first && pinned != 0)
+    maybe_probe_preferred();
+  if (endpoints[pinned].down_until <= now)
+    co_return pinned;
+  if (!race) {
+    std::vector<std::size_t> up;
+    for (std::size_t k = 1; k < endpoints.size(); ++k) {
+      const std::size_t i = (pinned + k) % endpoints.size();
+      if (endpoints[i].down_until <= now)
+        up.push_back(i);
+    }
+    if (up.size() < 2)
+      co_return pick();  // nothing to choose between
+    auto r = std::make_shared<Race>(executor);
+    race = r;
+    r->pending = up.size();
+    const Deadline until = std::min(deadline, now + options.dial_timeout);
+    for (const std::size_t i : up) {
+      asio::co_spawn(
+          executor,
+          [self = shared_from_this(), r, i, until]() -> Task<void> {
+            auto s = co_await self->status_of(i, until);
+            bool settle = false;
+            // A token another member issued is refused here (simple tokens are per member):
+            // the member answers, and the call loop gets it a token of its own.
+            if (s ? s->leader != 0 && s->errors.empty() : is_invalid_token(s.error())) {
+              if (!r->with_leader)
+                r->with_leader = i;
+              end_race(*self, r);
+            } else if (s) {
+              settle = !r->reachable;
+              if (!r->reachable)
+                r->reachable = i;
+            } else {
+              self->mark_failed(i);
+            }
+            if (--r->pending == 0 || r->finished) {
+              end_race(*self, r);
+              co_return;
+            }
+            if (settle) {
+              asio::steady_timer t(self->executor, kSettle);
+              co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+              end_race(*self, r);
+            }
+          },
+          asio::detached);
+    }
+  }
+  auto r = race;
+  if (!r->finished)
+    co_await r->done.async_wait(asio::as_tuple(asio::use_awaitable));
+  const auto winner = r->with_leader ? r->with_leader : r->reachable;
+  if (winner && endpoints[*winner].down_until <= Clock::now()) {
+    if (*winner != pinned) {
+      spdlog::debug("etcd: moving from {} to {} (answered first)", endpoints[pinned].text,
+                    endpoints[*winner].text);
+      pinned = *winner;
+    }
+    co_return *winner;
+  }
+  co_return pick();
+}
+
 Task<Result<std::string>> Client::State::call(std::string_view path, std::string body, Retry retry,
                                               CallOptions call) {
   const Deadline deadline = deadline_of(call);
@@ -215,7 +307,7 @@ Task<Result<std::string>> Client::State::call(std::string_view path, std::string
       if (Clock::now() >= deadline)
         continue;
     }
-    const std::size_t i = pick();
+    const std::size_t i = co_await choose(deadline);
     const Deadline attempt_deadline = std::min(deadline, Clock::now() + options.attempt_timeout);
     if (auto a = co_await ensure_token(i, attempt_deadline); !a) {
       if (a.error().is(Errc::kAuthFailed))

@@ -34,6 +34,13 @@ struct Client::State : std::enable_shared_from_this<Client::State> {
   // With prefer_first, when calls are pinned elsewhere: checks endpoint 0 in the background
   // (rate-limited) and pins it again once it answers with a raft leader.
   void maybe_probe_preferred();
+  // The member to use now, like pick(), except when the pinned member is quarantined and more
+  // than one other is up: then their status is asked at once and the first to answer is pinned
+  // (one with a raft leader at once; one without only if none with a leader answers within
+  // kSettle). Moving in list order would take the next member whether or not it answers, and one
+  // whose host is cut off costs a whole attempt (or dial) timeout: with three members, half the
+  // time. A probe that fails quarantines its member. Concurrent callers share one race.
+  Task<std::size_t> choose(Deadline deadline);
   // Member i's maintenance status (one attempt, no failover).
   Task<Result<StatusResponse>> status_of(std::size_t i, Deadline deadline);
 
@@ -65,6 +72,8 @@ struct Client::State : std::enable_shared_from_this<Client::State> {
   bool probing = false;   // a check of the preferred member is running
   Deadline next_probe{};  // no check of the preferred member before this
   std::string token;      // etcd auth token; empty when not authenticated (yet)
+  struct Race;
+  std::shared_ptr<Race> race;  // the running choice of a member, if any
 };
 
 }  // namespace br2k::etcd

@@ -54,8 +54,8 @@ Task<Result<void>> Watch::open_stream() {
       backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
       continue;
     }
-    const std::size_t i = s.pick();
     const Deadline deadline = Clock::now() + s.options.attempt_timeout;
+    const std::size_t i = co_await s.choose(deadline);
     if (auto a = co_await s.ensure_token(i, deadline); !a) {
       if (a.error().is(Errc::kAuthFailed))
         co_return a.error();

@@ -4,6 +4,7 @@
 
 #include <br2k/etcd/client.hpp>
 #include <br2k/testing/etcd_cluster.hpp>
+#include <br2k/testing/ports.hpp>
 
 #include "etcd_test.hpp"
 
@@ -71,6 +72,32 @@ TEST_F(EtcdFailover, FrozenMemberCostsAReadOneAttemptBound) {
   EXPECT_NE(c.current_endpoint(), cluster_->client_url(0));
   // One attempt on the frozen member (500 ms), then another member answers.
   EXPECT_LT(took, 3s);
+}
+
+// Leaving a failed member, the client goes to the member that answers first, not to the next in
+// its list: here the next is frozen (its host cut off, as far as a client can tell), and one
+// attempt on it would outlast the call's deadline.
+TEST_F(EtcdFailover, AfterAFailureCallsGoToAMemberThatAnswersNotToTheNextInLine) {
+  Client all(io_.get_executor(), {.endpoints = cluster_->client_urls()});
+  ASSERT_TRUE(run(all.put({.key = "/fo/next", .value = "v"})));
+  const std::string refused = "http://127.0.0.1:" + std::to_string(br2k::testing::free_port());
+  const auto frozen = cluster_->client_url(1);
+  const auto healthy = cluster_->client_url(2);
+  Client c(
+      io_.get_executor(),
+      {.endpoints = {refused, frozen, healthy}, .attempt_timeout = 2000ms, .dial_timeout = 1000ms});
+  cluster_->pause(1);
+  // The first endpoint refuses at once; trying the frozen one would take the whole deadline. The
+  // read is serializable: the frozen member may be etcd's raft leader, and this is about which
+  // member the client asks, not about a raft election.
+  auto read = RangeRequest::single("/fo/next");
+  read.serializable = true;
+  auto r = run(c.range(read, {.deadline = Clock::now() + 1500ms}));
+  const auto used = c.current_endpoint();
+  cluster_->resume(1);
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->kvs.at(0).value, "v");
+  EXPECT_EQ(used, healthy);
 }
 
 TEST_F(EtcdFailover, WriteToFrozenMemberIsOutcomeUnknownNotRetriedBlindly) {
