@@ -149,6 +149,13 @@ bool is_invalid_token(const Error& e) {
           e.detail.find("revision in header is old") != std::string::npos);
 }
 
+// A status that shows the member serving: it names a raft leader and reports no error. A token
+// another member issued is refused (simple tokens are per member): that member answers too, and the
+// call loop gets it a token of its own.
+bool answers_with_leader(const Result<StatusResponse>& s) {
+  return s ? s->leader != 0 && s->errors.empty() : is_invalid_token(s.error());
+}
+
 // A member's refusal that guarantees the request was not proposed to raft.
 bool refused_before_proposal(const Error& e) {
   return e.is(Errc::kUnavailable) && (e.detail.find("no leader") != std::string::npos ||
@@ -177,10 +184,7 @@ void Client::State::maybe_probe_preferred() {
       [self = shared_from_this()]() -> Task<void> {
         auto s = co_await self->status_of(0, Clock::now() + self->options.dial_timeout);
         self->probing = false;
-        // A token another member issued is refused here (simple tokens are per member): the
-        // member answers, and the call loop gets it a token of its own.
-        const bool answers = s ? s->leader != 0 && s->errors.empty() : is_invalid_token(s.error());
-        if (!answers) {
+        if (!answers_with_leader(s)) {
           self->mark_failed(0);
           co_return;
         }
@@ -219,57 +223,55 @@ void end_race(Client::State& s, const std::shared_ptr<Client::State::Race>& r) {
 
 }  // namespace
 
-Task<std::size_t> Client::State::choose(Deadline deadline) {
+bool Client::State::start_race(Deadline deadline) {
   const auto now = Clock::now();
-  if (options.prefer_first && pinned != 0)
-    maybe_probe_preferred();
-  if (endpoints[pinned].down_until <= now)
-    co_return pinned;
-  if (!race) {
-    std::vector<std::size_t> up;
-    for (std::size_t k = 1; k < endpoints.size(); ++k) {
-      const std::size_t i = (pinned + k) % endpoints.size();
-      if (endpoints[i].down_until <= now)
-        up.push_back(i);
-    }
-    if (up.size() < 2)
-      co_return pick();  // nothing to choose between
-    auto r = std::make_shared<Race>(executor);
-    race = r;
-    r->pending = up.size();
-    const Deadline until = std::min(deadline, now + options.dial_timeout);
-    for (const std::size_t i : up) {
-      asio::co_spawn(
-          executor,
-          [self = shared_from_this(), r, i, until]() -> Task<void> {
-            auto s = co_await self->status_of(i, until);
-            bool settle = false;
-            // A token another member issued is refused here (simple tokens are per member):
-            // the member answers, and the call loop gets it a token of its own.
-            if (s ? s->leader != 0 && s->errors.empty() : is_invalid_token(s.error())) {
-              if (!r->with_leader)
-                r->with_leader = i;
-              end_race(*self, r);
-            } else if (s) {
-              settle = !r->reachable;
-              if (!r->reachable)
-                r->reachable = i;
-            } else {
-              self->mark_failed(i);
-            }
-            if (--r->pending == 0 || r->finished) {
-              end_race(*self, r);
-              co_return;
-            }
-            if (settle) {
-              asio::steady_timer t(self->executor, kSettle);
-              co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-              end_race(*self, r);
-            }
-          },
-          asio::detached);
-    }
+  std::vector<std::size_t> up;
+  for (std::size_t k = 1; k < endpoints.size(); ++k) {
+    const std::size_t i = (pinned + k) % endpoints.size();
+    if (endpoints[i].down_until <= now)
+      up.push_back(i);
   }
+  if (up.size() < 2)
+    return false;  // nothing to choose between
+  auto r = std::make_shared<Race>(executor);
+  race = r;
+  r->pending = up.size();
+  const Deadline until = std::min(deadline, now + options.dial_timeout);
+  for (const std::size_t i : up) {
+    asio::co_spawn(
+        executor,
+        [self = shared_from_this(), r, i, until]() -> Task<void> {
+          auto s = co_await self->status_of(i, until);
+          bool settle = false;
+          if (answers_with_leader(s)) {
+            if (!r->with_leader)
+              r->with_leader = i;
+            end_race(*self, r);
+          } else if (s) {
+            settle = !r->reachable;
+            if (settle)
+              r->reachable = i;
+          } else {
+            self->mark_failed(i);
+          }
+          if (--r->pending == 0 || r->finished) {
+            end_race(*self, r);
+            co_return;
+          }
+          if (settle) {
+            asio::steady_timer t(self->executor, kSettle);
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+            end_race(*self, r);
+          }
+        },
+        asio::detached);
+  }
+  return true;
+}
+
+Task<std::size_t> Client::State::choose(Deadline deadline) {
+  if (endpoints[pinned].down_until <= Clock::now() || (!race && !start_race(deadline)))
+    co_return pick();
   auto r = race;
   if (!r->finished)
     co_await r->done.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -41,6 +41,9 @@ struct Client::State : std::enable_shared_from_this<Client::State> {
   // whose host is cut off costs a whole attempt (or dial) timeout: with three members, half the
   // time. A probe that fails quarantines its member. Concurrent callers share one race.
   Task<std::size_t> choose(Deadline deadline);
+  // Starts the race choose() waits for, unless fewer than two members other than the pinned one
+  // are up (then there is nothing to choose between, and it returns false).
+  bool start_race(Deadline deadline);
   // Member i's maintenance status (one attempt, no failover).
   Task<Result<StatusResponse>> status_of(std::size_t i, Deadline deadline);
 
