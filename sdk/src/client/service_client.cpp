@@ -381,7 +381,8 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
   // returned without asking the socket whether the server closed it (only when `may_trust`, and
   // it was idle for less than kTrustIdleFor).
   Task<Result<std::unique_ptr<net::HttpConnection>>> acquire(const Target& t, Deadline deadline,
-                                                             bool may_trust, bool& unchecked) {
+                                                             bool may_trust, bool& unchecked,
+                                                             bool detour = false) {
     unchecked = false;
     const net::Url& url = t.url;
     if (auto it = idle.find(t.origin); it != idle.end()) {
@@ -404,8 +405,10 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
     }
     auto c = std::make_unique<net::HttpConnection>(executor, url, url.tls() ? tls : nullptr,
                                                    options.limits);
-    auto connected =
-        co_await c->connect(std::min(deadline, Clock::now() + options.connect_timeout));
+    const auto connect_timeout =
+        detour ? std::min(options.connect_timeout, options.replica_connect_timeout)
+               : options.connect_timeout;
+    auto connected = co_await c->connect(std::min(deadline, Clock::now() + connect_timeout));
     if (!connected)
       co_return connected.error();
     co_return std::move(c);
@@ -566,7 +569,8 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
 
   Error last(Errc::kUnavailable, "no location known for the service");
   bool maybe_applied = false;
-  std::string next_url;  // a replica to ask, or a hint to follow, for the next attempt only
+  std::string next_url;          // a replica to ask, or a hint to follow, for the next attempt only
+  bool next_is_replica = false;  // next_url is a replica asked where the leader is
   int attempt = 0;
   int quick_redirects = 0;
   auto fail = [&](Error e) {
@@ -584,6 +588,7 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
           Error(Errc::kDeadlineExceeded, "no reply before the deadline; last: " + last.message()));
     // Where to: a one-off hint or replica, else the current location, else wait for one.
     std::string url = std::exchange(next_url, std::string());
+    const bool asking_replica = std::exchange(next_is_replica, false) && !url.empty();
     if (url.empty() && s.current)
       url = s.current->url;
     if (url.empty()) {
@@ -621,7 +626,8 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
     bool abandoned = false;
     Result<net::HttpResponse> reply = Error(Errc::kUnavailable);
     bool unchecked = false;
-    auto conn = co_await s.acquire(*parsed, attempt_deadline, retry_after_send, unchecked);
+    auto conn =
+        co_await s.acquire(*parsed, attempt_deadline, retry_after_send, unchecked, asking_replica);
     if (conn) {
       // The request itself is sent (no copy): what an attempt changes, it sets every time.
       if (parsed->base.empty()) {
@@ -680,6 +686,7 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
         const auto& r = s.replicas[s.next_replica++ % s.replicas.size()];
         if (r != url) {
           next_url = r;
+          next_is_replica = true;
           break;
         }
       }
@@ -726,6 +733,16 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
       }
     }
 
+    if (spdlog::should_log(spdlog::level::debug)) {
+      using std::chrono::duration_cast;
+      using std::chrono::milliseconds;
+      spdlog::debug(
+          "br2k client: {} {} attempt {} to {}: {}; next {}", method, target, attempt, url,
+          last.message(),
+          retry_now ? std::string("at once")
+          : wait    ? "within " + std::to_string(duration_cast<milliseconds>(*wait).count()) + " ms"
+                    : std::string("after a change"));
+    }
     ++attempt;
     ++s.stats.retries;
     if (!co_await s.take_retry_token(deadline))

@@ -418,7 +418,8 @@ Report run(const Profile& profile, const RunOptions& options) {
   } else {
     local::LocalProxyOptions po;
     po.proxy_binary = options.proxy_binary;
-    po.log_level = "warn";
+    // Logs kept (--dir) are for finding out why: every retry's reason is a debug line.
+    po.log_level = options.dir.empty() ? "warn" : "debug";
     po.extra_args = {"--request-timeout", "60", "--attempt-timeout",
                      profile.planted_fault ? "1" : "3"};
     proxy = std::make_unique<local::LocalProxy>(cluster, po);

@@ -12,6 +12,7 @@
 #include <br2k/client/service_client.hpp>
 #include <br2k/net/http_server.hpp>
 #include <br2k/registry/watcher.hpp>
+#include <functional>
 #include <regex>
 
 #include "../registry/registry_test_base.hpp"
@@ -52,6 +53,28 @@ class ScriptedReplica {
   net::HttpRequest last_;
 };
 
+// A port on 127.0.0.1 that completes no new TCP handshake, as a host cut off by a partition:
+// its listen backlog (0) is held full by one connection nobody accepts, so the kernel drops every
+// further SYN and a connect waits for its deadline.
+class SilentPort {
+ public:
+  SilentPort() : acceptor_(io_), filler_(io_) {
+    namespace ip = boost::asio::ip;
+    acceptor_.open(ip::tcp::v4());
+    acceptor_.bind({ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen(0);
+    filler_.connect(acceptor_.local_endpoint());
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::ip::tcp::socket filler_;
+};
+
 net::HttpResponse answer(std::string body, std::optional<std::uint64_t> epoch = {},
                          std::string leader = {}, std::string replicas = {}) {
   net::HttpResponse r{http::status::ok, 11};
@@ -88,7 +111,8 @@ class ServiceClientTest : public RegistryTestBase {
 
   std::shared_ptr<ServiceClient> make_client(
       bool events = true, bool ws = true, std::shared_ptr<const eth::PrivateKey> claim_key = {},
-      std::chrono::milliseconds attempt_timeout = std::chrono::milliseconds(1000)) {
+      std::chrono::milliseconds attempt_timeout = std::chrono::milliseconds(1000),
+      const std::function<void(client::ServiceClientOptions&)>& tweak = {}) {
     client::ServiceClientOptions o;
     o.service = id("svc");
     o.registry = registry_->contract();
@@ -102,6 +126,8 @@ class ServiceClientTest : public RegistryTestBase {
     o.claim_key = std::move(claim_key);
     o.claim_after = std::chrono::milliseconds(300);
     o.claim_interval = std::chrono::milliseconds(0);
+    if (tweak)
+      tweak(o);
     auto c = ServiceClient::create(io_.get_executor(), o);
     c->start();
     clients_.push_back(c);
@@ -165,6 +191,35 @@ TEST_F(ServiceClientTest, AReplicaHintFindsTheNewLeaderWithoutTheChain) {
   EXPECT_EQ(c->location()->epoch, 9u);
   EXPECT_GE(c->stats().hints, 1u);
   EXPECT_GE(b.requests(), 1);
+}
+
+// The leader goes away and the replica asked first sits on a cut-off host (it drops the SYN).
+// Asking it is a detour: its connect is cut after replica_connect_timeout, not connect_timeout
+// (here, like the attempt timeout, longer than the request's whole deadline, so the request
+// would fail), and the next
+// replica names the new leader.
+TEST_F(ServiceClientTest, AReplicaOnACutOffHostIsPassedOverWithinTheRequestsDeadline) {
+  SilentPort cut_off;
+  ScriptedReplica a(io_, [](auto&) { return answer("?"); });
+  ScriptedReplica c_node(io_, [](auto&) { return answer("?"); });
+  const std::string replicas = a.url() + ", " + cut_off.url() + ", " + c_node.url();
+  a.set([&](auto&) { return answer("A", 3, a.url(), replicas); });
+  c_node.set([&](auto&) { return answer("C", 9, c_node.url(), replicas); });
+  register_at(a.url());
+  auto c = make_client(true, true, {}, std::chrono::milliseconds(60000),
+                       [](client::ServiceClientOptions& o) {
+                         o.connect_timeout = std::chrono::milliseconds(60000);
+                         o.replica_connect_timeout = std::chrono::milliseconds(200);
+                       });
+  ASSERT_EQ(get(*c).value().body(), "A");
+  run(a.stop());
+  // The chain still says A; the replicas are asked in their order: A (skipped), the cut-off
+  // one, C.
+  auto r = get(*c);
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->body(), "C");
+  EXPECT_EQ(c->location()->url, c_node.url());
+  EXPECT_EQ(c->location()->epoch, 9u);
 }
 
 TEST_F(ServiceClientTest, WithoutAWebSocketEndpointGetServiceLocationFindsTheMove) {

@@ -57,6 +57,10 @@ struct ServiceClientOptions {
   // The longest one attempt on one server may take (connect, send, answer).
   std::chrono::milliseconds attempt_timeout{10000};
   std::chrono::milliseconds connect_timeout{1000};
+  // Connecting to a replica asked where the leader is, after an attempt on the leader failed: a
+  // detour, so it is cut short (a replica on a cut-off host drops the SYN, and the whole
+  // connect_timeout would go to it); the next attempt asks another replica.
+  std::chrono::milliseconds replica_connect_timeout{250};
   // Backoff between attempts: full jitter over min(max, initial * 2^attempt).
   std::chrono::milliseconds backoff_initial{25};
   std::chrono::milliseconds backoff_max{1000};
