@@ -1,6 +1,7 @@
 // br2k-proxy: the local sidecar. Listens on a local address and forwards every request to the
 // current leader of a BR2K service. Configuration from a JSON file (--config) and flags, flags
 // winning. SIGTERM/SIGINT: stop accepting, let held requests finish (--drain-timeout), exit 0.
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -27,6 +28,7 @@ struct Settings {
   std::string listen = "127.0.0.1:8080";
   double request_timeout = 30;
   double attempt_timeout = 10;
+  double connect_timeout = 1;
   double drain_timeout = 10;
   std::size_t max_pending = 4096;
   std::size_t max_connections = 1024;
@@ -65,6 +67,8 @@ void read_config(const std::string& path, Settings& s) {
         s.request_timeout = v.get<double>();
       else if (k == "attempt-timeout")
         s.attempt_timeout = v.get<double>();
+      else if (k == "connect-timeout")
+        s.connect_timeout = v.get<double>();
       else if (k == "drain-timeout")
         s.drain_timeout = v.get<double>();
       else if (k == "max-pending")
@@ -103,6 +107,14 @@ std::chrono::milliseconds seconds(double s) {
 
 proxy::ProxyOptions to_options(const Settings& s) {
   proxy::ProxyOptions o;
+  for (auto [name, value] : {std::pair{"--request-timeout", s.request_timeout},
+                             {"--attempt-timeout", s.attempt_timeout},
+                             {"--connect-timeout", s.connect_timeout},
+                             {"--drain-timeout", s.drain_timeout}}) {
+    if (!(value > 0) || value > 86400)
+      throw std::invalid_argument(
+          fmt::format("{}: must be more than 0 and at most 86400 seconds, not {}", name, value));
+  }
   auto id = registry::parse_service_id(s.service);
   if (!id)
     throw std::invalid_argument("--service: " + id.error().message());
@@ -123,6 +135,7 @@ proxy::ProxyOptions to_options(const Settings& s) {
   o.client.follow_events = s.follow_events;
   o.client.request_timeout = seconds(s.request_timeout);
   o.client.attempt_timeout = seconds(s.attempt_timeout);
+  o.client.connect_timeout = seconds(s.connect_timeout);
   o.client.claim_after = seconds(s.claim_after);
   o.client.claim_interval = seconds(s.claim_interval);
   o.client.limits.body_limit = std::max<std::uint64_t>(s.body_limit, 64 * 1024 * 1024);
@@ -176,7 +189,10 @@ int main(int argc, char** argv) {
       "listen", po::value<std::string>(), "ADDRESS:PORT to listen on (default 127.0.0.1:8080)")(
       "request-timeout", po::value<double>(), "seconds a request may be held (default 30)")(
       "attempt-timeout", po::value<double>(), "seconds one attempt may take (default 10)")(
-      "drain-timeout", po::value<double>(), "seconds to finish held requests on SIGTERM")(
+      "connect-timeout", po::value<double>(),
+      "seconds a connect to the leader may take (default 1; to a replica asked for the "
+      "leader, at most 0.25)")("drain-timeout", po::value<double>(),
+                               "seconds to finish held requests on SIGTERM")(
       "max-pending", po::value<std::size_t>(), "requests held at once (default 4096)")(
       "max-connections", po::value<std::size_t>(), "client connections (default 1024)")(
       "body-limit", po::value<std::uint64_t>(), "largest request body in bytes (default 1 MiB)")(
@@ -214,6 +230,8 @@ int main(int argc, char** argv) {
       s.request_timeout = vm["request-timeout"].as<double>();
     if (vm.count("attempt-timeout"))
       s.attempt_timeout = vm["attempt-timeout"].as<double>();
+    if (vm.count("connect-timeout"))
+      s.connect_timeout = vm["connect-timeout"].as<double>();
     if (vm.count("drain-timeout"))
       s.drain_timeout = vm["drain-timeout"].as<double>();
     if (vm.count("max-pending"))

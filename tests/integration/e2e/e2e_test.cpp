@@ -13,7 +13,10 @@
 #include <br2k/registry/watcher.hpp>
 #include <br2k/testing/http.hpp>
 #include <br2k/testing/ports.hpp>
+#include <br2k/testing/process.hpp>
+#include <br2k/testing/temp_dir.hpp>
 #include <br2k/testing/wait.hpp>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -358,6 +361,33 @@ TEST_F(E2ETest, TheProxyRefusesBadRequestsClearlyAndKeepsServing) {
   auto get = send(proxy.url() + "/kv/a");
   ASSERT_EQ(get.status, 200);
   EXPECT_EQ(json::parse(get.body)["value"], "fine");
+}
+
+// Bad settings stop br2k-proxy before it listens, with exit status 2 and the setting named.
+TEST(ProxySettings, AreRefusedWithTheSettingNamed) {
+  TempDir dir;
+  const std::vector<std::string> base = {
+      BR2K_PROXY_BIN, "--service",         "demo", "--registry", "0x" + std::string(40, '1'),
+      "--rpc",        "http://127.0.0.1:1"};
+  auto run = [&](std::vector<std::string> extra) {
+    auto argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_command({argv, {}, dir.path() / "proxy.log"}, 30s);
+  };
+  for (const auto* flag :
+       {"--connect-timeout", "--attempt-timeout", "--request-timeout", "--drain-timeout"}) {
+    for (const auto* value : {"0", "-1"}) {
+      auto r = run({flag, value});
+      EXPECT_EQ(r.exit_status, 2) << flag << " " << value << ": " << r.output;
+      EXPECT_NE(r.output.find(std::string(flag) + ": must be more than 0"), std::string::npos)
+          << r.output;
+    }
+  }
+  const auto config = dir.path() / "proxy.json";
+  std::ofstream(config) << R"({"connect-timeout": 0.5, "listen-on": "127.0.0.1:1"})";
+  auto r = run({"--config", config.string()});
+  EXPECT_EQ(r.exit_status, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown key 'listen-on'"), std::string::npos) << r.output;
 }
 
 TEST_F(E2ETest, TheBlockingClientFollowsTheLeaderFromAnyThread) {
