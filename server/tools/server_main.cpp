@@ -40,6 +40,7 @@ struct Settings {
   std::string key_file;
   std::string key_env;
   double write_timeout = 10;
+  double suspended_hold = 1;
   double drain_timeout = 5;
   std::size_t max_connections = 1024;
   std::uint64_t body_limit = 1024 * 1024;
@@ -96,6 +97,8 @@ void read_config(const std::string& path, Settings& s) {
         set_from(v, s.key_env);
       else if (k == "write-timeout")
         set_from(v, s.write_timeout);
+      else if (k == "suspended-hold")
+        set_from(v, s.suspended_hold);
       else if (k == "drain-timeout")
         set_from(v, s.drain_timeout);
       else if (k == "max-connections")
@@ -176,7 +179,10 @@ int main(int argc, char** argv) {
       "file holding the manager key (hex) for updateLocation")(
       "key-env", po::value<std::string>(), "environment variable holding the manager key")(
       "write-timeout", po::value<double>(), "seconds a write is held before 503 (default 10)")(
-      "drain-timeout", po::value<double>(), "seconds to drain on SIGTERM (default 5)")(
+      "suspended-hold", po::value<double>(),
+      "seconds a leader waiting for its lease renewal holds a request before 503 (default 1; "
+      "0: at once)")("drain-timeout", po::value<double>(),
+                     "seconds to drain on SIGTERM (default 5)")(
       "max-connections", po::value<std::size_t>(), "connections served at once (default 1024)")(
       "body-limit", po::value<std::uint64_t>(), "largest request body in bytes (default 1 MiB)")(
       "header-limit", po::value<std::uint32_t>(),
@@ -228,6 +234,8 @@ int main(int argc, char** argv) {
       s.key_env = vm["key-env"].as<std::string>();
     if (vm.count("write-timeout"))
       s.write_timeout = vm["write-timeout"].as<double>();
+    if (vm.count("suspended-hold"))
+      s.suspended_hold = vm["suspended-hold"].as<double>();
     if (vm.count("drain-timeout"))
       s.drain_timeout = vm["drain-timeout"].as<double>();
     if (vm.count("max-connections"))
@@ -285,6 +293,7 @@ int main(int argc, char** argv) {
     if (s.lease_grace_ms)
       o.lease_grace = std::chrono::milliseconds(*s.lease_grace_ms);
     o.write_timeout = seconds(s.write_timeout);
+    o.suspended_hold = seconds(s.suspended_hold);
     o.state.dedup_window = s.dedup_window;
     o.state.deduplicate = !s.no_dedup;
     if (s.no_dedup)

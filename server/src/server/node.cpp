@@ -72,6 +72,8 @@ void check_options(const NodeOptions& o) {
     throw std::invalid_argument("node: lease_ttl_seconds must be at least 1");
   if (o.lease_grace && o.lease_grace->count() < 0)
     throw std::invalid_argument("node: lease_grace must not be negative");
+  if (o.suspended_hold.count() < 0)
+    throw std::invalid_argument("node: suspended_hold must not be negative");
   if (o.max_batch_entries < 1 || o.max_batch_entries > 127)
     throw std::invalid_argument("node: max_batch_entries must be 1..127");
   if (o.sync_batch < 1 || o.max_pending < 1 || o.max_batch_bytes < 1024)

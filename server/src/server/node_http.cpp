@@ -97,7 +97,8 @@ std::string Node::Impl::status_json() const {
            {"transactions", counters.transactions},
            {"fenced", counters.fenced},
            {"duplicates", state.duplicates()},
-           {"held", held.size()}}}};
+           {"held", held.size()},
+           {"held_while_suspended", counters.held_suspended}}}};
   return j.dump();
 }
 
@@ -163,6 +164,17 @@ Task<net::HttpResponse> Node::Impl::handle(net::HttpRequest&& request) {
         "Idempotency-Key longer than " + std::to_string(options.max_idempotency_key) + " bytes");
     r.version(version);
     co_return r;
+  }
+  if (!serving && suspended && options.suspended_hold.count() > 0 &&
+      held_suspended < options.max_pending) {
+    // Suspended at its epoch: wait for the renewal (serving again) or the step-down, up to
+    // suspended_hold, rather than answer 503 now (NodeOptions::suspended_hold says why).
+    ++held_suspended;
+    ++counters.held_suspended;
+    const Deadline until = Clock::now() + options.suspended_hold;
+    while (suspended && !stopped && Clock::now() < until)
+      co_await changed.wait(until);
+    --held_suspended;
   }
   if (!serving)
     co_return not_leader(request, target);

@@ -91,6 +91,14 @@ struct NodeOptions {
   // How long the leader holds a write before answering 503 (its outcome is then unknown; a retry
   // with the same Idempotency-Key is safe).
   std::chrono::milliseconds write_timeout{10'000};
+  // How long a suspended leader (see lease_grace) holds a client request before answering 503:
+  // the suspension usually ends within etcd's election (a second or two) with the leader serving
+  // again at the same epoch, and a request held until then is served at once, where a 503 sends
+  // its client into a backoff that outlasts the resumption (up to a second). Kept below clients'
+  // attempt timeouts: a request without an Idempotency-Key that times out is of unknown outcome to
+  // its client, though a held one was never acted on. At most max_pending are held. Zero: 503 at
+  // once.
+  std::chrono::milliseconds suspended_hold{1000};
   // Largest Idempotency-Key accepted (bytes).
   std::size_t max_idempotency_key = 255;
   // How often lpi/<node> (and ssi on the leader) are written when they changed.
@@ -141,11 +149,12 @@ struct NodeStatus {
   std::vector<std::string> members;  // live members' URLs
   std::uint64_t elections_won = 0;
   std::uint64_t step_downs = 0;
-  std::uint64_t suspensions = 0;   // times a leader stopped serving to wait for its lease
-  std::uint64_t appended = 0;      // entries this node appended as leader
-  std::uint64_t transactions = 0;  // append transactions committed
-  std::uint64_t fenced = 0;        // append transactions refused by the fence
-  std::uint64_t duplicates = 0;    // requests answered from the applied-id table
+  std::uint64_t suspensions = 0;     // times a leader stopped serving to wait for its lease
+  std::uint64_t held_suspended = 0;  // client requests held by a suspended leader (suspended_hold)
+  std::uint64_t appended = 0;        // entries this node appended as leader
+  std::uint64_t transactions = 0;    // append transactions committed
+  std::uint64_t fenced = 0;          // append transactions refused by the fence
+  std::uint64_t duplicates = 0;      // requests answered from the applied-id table
 };
 
 class Node {
