@@ -379,10 +379,11 @@ struct ServiceClient::State : std::enable_shared_from_this<ServiceClient::State>
 
   // A pooled connection to `t`, else a new one. `unchecked` is set when a pooled connection is
   // returned without asking the socket whether the server closed it (only when `may_trust`, and
-  // it was idle for less than kTrustIdleFor).
+  // it was idle for less than kTrustIdleFor). A `detour` (a replica asked where the leader is)
+  // connects within replica_connect_timeout.
   Task<Result<std::unique_ptr<net::HttpConnection>>> acquire(const Target& t, Deadline deadline,
                                                              bool may_trust, bool& unchecked,
-                                                             bool detour = false) {
+                                                             bool detour) {
     unchecked = false;
     const net::Url& url = t.url;
     if (auto it = idle.find(t.origin); it != idle.end()) {
@@ -588,7 +589,7 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
           Error(Errc::kDeadlineExceeded, "no reply before the deadline; last: " + last.message()));
     // Where to: a one-off hint or replica, else the current location, else wait for one.
     std::string url = std::exchange(next_url, std::string());
-    const bool asking_replica = std::exchange(next_is_replica, false) && !url.empty();
+    const bool asking_replica = std::exchange(next_is_replica, false);
     if (url.empty() && s.current)
       url = s.current->url;
     if (url.empty()) {
@@ -645,7 +646,7 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
         // ask): that says nothing about the server, so send once more on a fresh connection,
         // as if the check had found it closed. Only done for requests that may be sent again.
         bool ignored = false;
-        conn = co_await s.acquire(*parsed, attempt_deadline, false, ignored);
+        conn = co_await s.acquire(*parsed, attempt_deadline, false, ignored, asking_replica);
         if (conn) {
           tracked.set_connection(conn->get());
           reply = co_await (*conn)->exchange(request, attempt_deadline, sent);

@@ -98,7 +98,7 @@ std::string Node::Impl::status_json() const {
            {"fenced", counters.fenced},
            {"duplicates", state.duplicates()},
            {"held", held.size()},
-           {"held_while_suspended", counters.held_suspended}}}};
+           {"held_while_suspended", counters.held_while_suspended}}}};
   return j.dump();
 }
 
@@ -165,16 +165,15 @@ Task<net::HttpResponse> Node::Impl::handle(net::HttpRequest&& request) {
     r.version(version);
     co_return r;
   }
-  if (!serving && suspended && options.suspended_hold.count() > 0 &&
-      held_suspended < options.max_pending) {
+  if (suspended && options.suspended_hold.count() > 0 && holding_suspended < options.max_pending) {
     // Suspended at its epoch: wait for the renewal (serving again) or the step-down, up to
     // suspended_hold, rather than answer 503 now (NodeOptions::suspended_hold says why).
-    ++held_suspended;
-    ++counters.held_suspended;
+    ++holding_suspended;
+    ++counters.held_while_suspended;
     const Deadline until = Clock::now() + options.suspended_hold;
     while (suspended && !stopped && Clock::now() < until)
       co_await changed.wait(until);
-    --held_suspended;
+    --holding_suspended;
   }
   if (!serving)
     co_return not_leader(request, target);

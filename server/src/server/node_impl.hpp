@@ -132,10 +132,10 @@ struct Node::Impl : std::enable_shared_from_this<Node::Impl> {
   std::vector<std::string> members;
   NodeStatus counters;
 
-  Signal changed;                  // role, leader, lease or stop changed
-  std::size_t held_suspended = 0;  // client requests a suspended leader holds now (suspended_hold)
-  Signal applied;                  // the applied index moved
-  Signal work;                     // writes queued for the appender
+  Signal changed;                     // role, leader, lease or stop changed
+  std::size_t holding_suspended = 0;  // client requests held now by this suspended leader
+  Signal applied;                     // the applied index moved
+  Signal work;                        // writes queued for the appender
 
   std::shared_ptr<etcd::Watch> log_watch;
   std::shared_ptr<etcd::Watch> leader_watch;
