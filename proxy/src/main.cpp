@@ -261,7 +261,7 @@ int main(int argc, char** argv) {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [br2k-proxy] %v");
     auto options = to_options(s);
 
-    boost::asio::io_context io(1);  // run by this thread only (concurrency hint 1)
+    boost::asio::io_context io(proxy::kOneThreadIo);
     proxy::Proxy p(io.get_executor(), std::move(options));
     auto bound = p.start();
     if (!bound) {

@@ -125,7 +125,7 @@ struct Proxy::State {
       if (i == 0) {
         w->executor = executor;
       } else {
-        w->io = std::make_unique<boost::asio::io_context>(1);
+        w->io = std::make_unique<boost::asio::io_context>(kOneThreadIo);
         w->executor = w->io->get_executor();
         // The control client follows events and sends claims; the others learn from it.
         client_options.follow_events = false;

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/detail/concurrency_hint.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <br2k/client/service_client.hpp>
 #include <br2k/net/http_server.hpp>
@@ -33,6 +34,12 @@
 #include <memory>
 
 namespace br2k::proxy {
+
+// The concurrency hint of an event loop run by one thread that starts every operation on its own
+// sockets itself (the proxy's loops, and br2k-proxy's first loop): Asio then skips the lock it
+// otherwise takes per socket operation (the reactor's per-descriptor mutex). Work may still be
+// posted to it from other threads (the scheduler keeps its lock).
+inline constexpr int kOneThreadIo = BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO;
 
 struct ProxyOptions {
   net::HttpServerOptions listen;  // address, port, limits, timeouts
