@@ -17,6 +17,8 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "socket_io.hpp"
+
 namespace br2k::net {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -251,8 +253,7 @@ Task<Result<HttpResponse>> HttpConnection::exchange(HttpRequest& request, Deadli
     const std::array<asio::const_buffer, 2> out{asio::buffer(header_out_),
                                                 asio::buffer(request.body())};
     Watchdog::start(watchdog_, deadline);
-    auto [ec, n] = co_await asio::async_write(socket, out, kUse);
-    if (ec) {
+    if (auto ec = co_await detail::send_all(socket, out)) {
       watchdog_->stop();
       close();
       co_return io_error(watchdog_->fired ? beast::error::timeout : ec, url_, "write to");
@@ -262,7 +263,9 @@ Task<Result<HttpResponse>> HttpConnection::exchange(HttpRequest& request, Deadli
     parser.header_limit(limits_.header_limit);
     parser.body_limit(limits_.body_limit);
     parser.skip(request.method() == http::verb::head);  // see below
-    auto [rec, rn] = co_await http::async_read(socket, buffer_, parser, kUse);
+    parser.eager(true);
+    const auto rec = co_await detail::read_until(socket, buffer_, parser,
+                                                 [](const auto& p) { return p.is_done(); });
     watchdog_->stop();
     if (rec) {
       close();

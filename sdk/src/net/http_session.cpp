@@ -20,6 +20,8 @@
 #include <charconv>
 #include <ctime>
 
+#include "socket_io.hpp"
+
 namespace br2k::net::detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -199,7 +201,7 @@ Task<void> Session::serve() {
     serialize_header(res, header_out_);
     const std::array<asio::const_buffer, 2> out{asio::buffer(header_out_),
                                                 asio::buffer(res.body())};
-    auto [ec, n] = co_await asio::async_write(socket_, out, kUse);
+    const auto ec = co_await send_all(socket_, out);
     clear_deadline();
     server_->metrics.requests(res.result_int()).inc();
     server_->metrics.request_duration.observe(
@@ -235,7 +237,10 @@ Task<Session::ReadOutcome> Session::read_request(HttpResponse& refusal) {
   parser_->header_limit(o.header_limit);
   parser_->body_limit(o.body_limit);
   set_deadline(o.read_header_timeout);
-  auto [hec, hn] = co_await http::async_read_header(socket_, buffer_, *parser_, kUse);
+  // The header is usually in buffer_ already (wait_for_request read it): parsed without a wait.
+  parser_->eager(false);
+  const auto hec = co_await read_until(socket_, buffer_, *parser_,
+                                       [](const auto& p) { return p.is_header_done(); });
   clear_deadline();
   if (hec)
     co_return refuse(hec, refusal);
@@ -254,7 +259,9 @@ Task<Session::ReadOutcome> Session::read_request(HttpResponse& refusal) {
         co_return ReadOutcome::kClosed;
     }
     set_deadline(o.read_body_timeout);
-    auto [bec, bn] = co_await http::async_read(socket_, buffer_, *parser_, kUse);
+    parser_->eager(true);
+    const auto bec =
+        co_await read_until(socket_, buffer_, *parser_, [](const auto& p) { return p.is_done(); });
     clear_deadline();
     if (bec)
       co_return refuse(bec, refusal);

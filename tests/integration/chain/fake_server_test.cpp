@@ -11,6 +11,8 @@
 #include <atomic>
 #include <br2k/chain/rpc_client.hpp>
 #include <br2k/testing/anvil.hpp>
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include "chain_test.hpp"
@@ -164,6 +166,28 @@ TEST_F(ChainFakeServer, BadRepliesGiveTypedErrors) {
     } else {
       EXPECT_FALSE(client.health()[0].healthy) << c.what;
     }
+  }
+}
+
+// A reply's framing is the server's choice: a length, chunks, or no length and the end of the
+// stream. Each is read whole.
+TEST_F(ChainFakeServer, RepliesInEveryFramingAreRead) {
+  const std::string body = R"({"jsonrpc":"2.0","id":1,"result":"0x2a"})";
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n";
+  const std::string kReplies[] = {
+      http_reply("200 OK", body),
+      head + "Transfer-Encoding: chunked\r\n\r\n5\r\n" + body.substr(0, 5) + "\r\n" +
+          (std::stringstream() << std::hex << body.size() - 5).str() + "\r\n" + body.substr(5) +
+          "\r\n0\r\n\r\n",
+      head + "Connection: close\r\n\r\n" + body,
+  };
+  for (const auto& reply : kReplies) {
+    FakeServer s(reply);
+    RpcClient c(io_.get_executor(), {.http_endpoints = {s.url()}});
+    auto r = request(c, 2000ms);
+    ASSERT_TRUE(r) << reply << ": " << r.error();
+    EXPECT_EQ(r->result, "0x2a") << reply;
+    EXPECT_TRUE(c.health()[0].healthy) << reply;
   }
 }
 

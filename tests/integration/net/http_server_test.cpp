@@ -205,6 +205,27 @@ TEST_F(HttpServerTest, PipelinedRequestsWrittenAtOnceComeBackInOrder) {
   EXPECT_EQ(c.unread(), "");
 }
 
+// A body larger than the socket buffers both ways: the request body arrives over many reads
+// after its header, and the reply is more than the kernel takes in one send, so the rest is
+// written as the client reads. Both come through whole, and the connection serves on.
+TEST_F(HttpServerTest, ABodyLargerThanTheSocketBuffersIsReadAndWrittenWhole) {
+  start({.body_limit = 32u << 20});
+  std::string body(16u << 20, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i)
+    body[i] = static_cast<char>('a' + (i * 7) % 26);
+  RawClient c(port_);
+  ASSERT_TRUE(c.send(post("/big", body)));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  ASSERT_EQ(r->body.size(), body.size() + 10);
+  EXPECT_TRUE(r->body == "POST /big\n" + body) << "the echoed body differs";
+  ASSERT_TRUE(c.send(get("/after")));
+  auto again = c.read_response();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->body, "GET /after\n");
+}
+
 TEST_F(HttpServerTest, ChunkedRequestBodyIsReassembled) {
   start();
   RawClient c(port_);
