@@ -237,7 +237,8 @@ struct Peer {
   std::uint64_t non2xx = 0;
   std::uint64_t socket_errors = 0;
   std::map<int, std::uint64_t> statuses;
-  double cpu_s = 0;  // CPU of the middle process (proxy, haproxy) during the runs
+  double cpu_s = 0;         // CPU of the middle process (proxy, haproxy) during the runs
+  double leader_cpu_s = 0;  // CPU of the leader node during the same runs
 
   void add(const WrkFigures& f, int rounds) {
     ops_per_s += f.ops_per_s / rounds;
@@ -252,6 +253,9 @@ struct Peer {
   double cpu_us_per_request() const {
     return requests ? cpu_s * 1e6 / static_cast<double>(requests) : 0;
   }
+  double leader_cpu_us_per_request() const {
+    return requests ? leader_cpu_s * 1e6 / static_cast<double>(requests) : 0;
+  }
   json to_json() const {
     json s = json::object();
     for (auto [code, n] : statuses)
@@ -263,7 +267,8 @@ struct Peer {
             {"non2xx", non2xx},
             {"non2xx_by_status", s},
             {"socket_errors", socket_errors},
-            {"cpu_us_per_request", cpu_us_per_request()}};
+            {"cpu_us_per_request", cpu_us_per_request()},
+            {"leader_cpu_us_per_request", leader_cpu_us_per_request()}};
   }
 };
 
@@ -324,14 +329,18 @@ class Bench {
     r.delay_ms = delay_ms;
     r.random_delay = true;  // arrivals spread out, not in bursts of C (see wrk.hpp)
     const pid_t pid = middle_pid(p);
+    const pid_t leader_pid = c_.node_pid(leader_);
     const double cpu0 = pid > 0 ? cpu_seconds(pid) : 0;
+    const double leader0 = leader_pid > 0 ? cpu_seconds(leader_pid) : 0;
     auto f =
         br2k::bench::run_wrk(r, {.connections = connections, .seconds = seconds, .dir = wrk_dir_});
     const double cpu1 = pid > 0 ? cpu_seconds(pid) : 0;
+    const double leader1 = leader_pid > 0 ? cpu_seconds(leader_pid) : 0;
     check_leader();
     if (into) {
       into->add(f, rounds);
       into->cpu_s += cpu1 - cpu0;
+      into->leader_cpu_s += leader1 - leader0;
     }
   }
 
@@ -541,6 +550,13 @@ int main(int argc, char** argv) try {
             op.c_str(), c, d.ops_per_s, d.p50_ms, d.p99_ms, p.ops_per_s, p.p50_ms, p.p99_ms,
             h.ops_per_s, h.p50_ms, h.p99_ms, pd, ph, hd, added_us, hap_added_us,
             p.cpu_us_per_request(), h.cpu_us_per_request(), errors ? "  (errors!)" : "");
+        // Where the rest of the CPU goes: a proxy that costs the leader more per request (fewer
+        // requests per read, more wake-ups) lowers throughput on a shared machine by itself.
+        std::printf(
+            "      leader node's CPU per request: direct %.1fus, via br2k-proxy %.1fus, "
+            "via HAProxy %.1fus\n",
+            d.leader_cpu_us_per_request(), p.leader_cpu_us_per_request(),
+            h.leader_cpu_us_per_request());
         std::fflush(stdout);
       }
     }
