@@ -341,10 +341,9 @@ struct Proxy::State {
       co_return r;
     }
     answered->inc();
-    net::HttpResponse r = std::move(*reply);
-    strip_hop_by_hop(r);
-    r.version(version);
-    co_return r;
+    strip_hop_by_hop(*reply);
+    reply->version(version);
+    co_return std::move(*reply);
   }
 
   Task<std::string> status_json() {

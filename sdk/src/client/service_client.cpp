@@ -730,7 +730,7 @@ Task<Result<net::HttpResponse>> ServiceClient::request(net::HttpRequest request,
           s.unreachable_since.reset();
         s.reward_success();
         ++s.stats.succeeded;
-        co_return std::move(*reply);
+        co_return std::move(reply);
       }
     }
 

@@ -189,7 +189,20 @@ Task<void> Session::serve() {
       head = req.method() == http::verb::head;
       const bool client_close = !req.keep_alive();
       phase_ = Phase::kHandling;
-      res = co_await call_handler(req);
+      // The handler's exception becomes a 500, caught here rather than in a coroutine of its
+      // own (one frame and two moves of every reply fewer).
+      bool failed = false;
+      try {
+        res = co_await server_->handler(std::move(req));
+      } catch (const std::exception& e) {
+        handler_failed(e.what());
+        failed = true;
+      } catch (...) {
+        handler_failed(nullptr);
+        failed = true;
+      }
+      if (failed)
+        res = error_response(http::status::internal_server_error, "internal server error");
       // A handler's own `Connection: close` is honoured (its response is HTTP/1.1 by default).
       close = client_close || !res.keep_alive();
     }
@@ -348,19 +361,13 @@ std::optional<HttpResponse> Session::check_header(const HttpRequest& req, bool& 
   return std::nullopt;
 }
 
-Task<HttpResponse> Session::call_handler(HttpRequest& request) {
-  try {
-    co_return co_await server_->handler(std::move(request));
-  } catch (const std::exception& e) {
-    if (closed_) {
-      spdlog::debug("http: handler cancelled at shutdown: {}", e.what());
-    } else {
-      spdlog::error("http: handler failed on a request from {}: {}", peer_of(socket_), e.what());
-    }
-  } catch (...) {
-    spdlog::error("http: handler failed on a request from {}: unknown exception", peer_of(socket_));
+void Session::handler_failed(const char* what) {
+  if (what && closed_) {
+    spdlog::debug("http: handler cancelled at shutdown: {}", what);
+  } else {
+    spdlog::error("http: handler failed on a request from {}: {}", peer_of(socket_),
+                  what ? what : "unknown exception");
   }
-  co_return error_response(http::status::internal_server_error, "internal server error");
 }
 
 void Session::finish_response(HttpResponse& res, unsigned version, bool head, bool close) {

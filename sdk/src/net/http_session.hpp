@@ -88,7 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
   ReadOutcome refuse(boost::beast::http::status status, std::string_view reason,
                      HttpResponse& refusal);
   std::optional<HttpResponse> check_header(const HttpRequest& req, bool& expect_continue);
-  Task<HttpResponse> call_handler(HttpRequest& request);
+  void handler_failed(const char* what);  // logs it; what is null for a non-std exception
   void finish_response(HttpResponse& res, unsigned version, bool head, bool close);
   Task<void> close_gracefully();
   void finish();
