@@ -12,11 +12,13 @@
 // Each operation is measured with wrk (one thread, C keep-alive connections, C in {1, 16, 64})
 // on the three paths:
 //   direct:  the leader's own URL;
-//   proxy:   br2k-proxy (one thread; it forwards over pooled connections to the leader);
+//   proxy:   br2k-proxy (it forwards over pooled connections to the leader);
 //   haproxy: HAProxy's frontend.
 // Operations: `read` is GET /kv/bench (a 64-byte value, answered from the leader's applied
 // state: the path where the proxy's own cost shows); `write` is PUT /kv/bench-w (replicated
-// through etcd, so the proxy's cost is a small part of it). Each concurrency runs R rounds in
+// through etcd, so the proxy's cost is a small part of it), each with an Idempotency-Key of its
+// own on every path, so the leader records the same deduplication entry whichever way a write
+// came (br2k-proxy would add one to a write without a key). Each concurrency runs R rounds in
 // ABBA order (direct, proxy, haproxy, then haproxy, proxy, direct, ...) so that drift in the
 // shared machine's load hits all three alike; figures are means over rounds. Every non-2xx reply
 // is counted (a 307 would mean a request reached a follower). The CPU time the proxy and HAProxy
@@ -294,6 +296,9 @@ class Bench {
       r.method = "PUT";
       r.body = std::string(64, 'w');
       r.headers = {{"Content-Type", "application/octet-stream"}};
+      // Each write carries its own key on every path, so the leader does the same work for all
+      // three (see WrkRequest::unique_header).
+      r.unique_header = "Idempotency-Key";
     }
     r.count_statuses = true;  // the same per-reply hook cost on every path
     return r;
@@ -326,6 +331,8 @@ class Bench {
            int delay_ms = 0) {
     auto r = request(op);
     r.url = base(p) + r.url;
+    if (!r.unique_header.empty())
+      r.unique_prefix = "bench-" + std::to_string(++runs_);
     r.delay_ms = delay_ms;
     r.random_delay = true;  // arrivals spread out, not in bursts of C (see wrk.hpp)
     const pid_t pid = middle_pid(p);
@@ -362,6 +369,7 @@ class Bench {
   int leader_ = 0;
   std::uint64_t epoch_ = 0;
   std::vector<std::string> problems_;
+  int runs_ = 0;  // wrk runs so far: each writes under keys of its own
 };
 
 // Lines of the nodes' logs (at --log-level warn, each one is a warning or an error), the

@@ -45,6 +45,13 @@ struct WrkRequest {
   // together stay in step and their requests arrive in bursts of C at once: the latency measured
   // is then mostly the queue each burst makes, not what a request costs.
   bool random_delay = false;
+  // A header given a value of its own in every request ("" for none): an Idempotency-Key, so a
+  // write is the same request on every path (br2k-proxy adds a key to a write that lacks one,
+  // which costs the leader a deduplication record; a direct or HAProxy write would skip it). The
+  // values are "<unique_prefix>-<wrk thread>-<n>"; give each run its own prefix (the leader keeps
+  // a key's reply, and a repeated key is answered from it).
+  std::string unique_header;
+  std::string unique_prefix;
 };
 
 struct WrkOptions {
@@ -89,7 +96,18 @@ inline std::string script(const WrkRequest& r) {
   for (const auto& [name, value] : r.headers)
     s << "wrk.headers[ " << lua_long_string(name) << " ] = " << lua_long_string(value) << "\n";
   s << "local threads = {}\n"
-       "function setup(thread) table.insert(threads, thread) end\n";
+       "function setup(thread) table.insert(threads, thread); thread:set('index', #threads) end\n";
+  if (!r.unique_header.empty()) {
+    // wrk.format() builds the request from wrk.headers, which each thread has its own copy of.
+    s << "local sent = 0\n"
+         "function request()\n"
+         "  sent = sent + 1\n"
+         "  wrk.headers[ "
+      << lua_long_string(r.unique_header) << " ] = " << lua_long_string(r.unique_prefix)
+      << " .. '-' .. index .. '-' .. sent\n"
+         "  return wrk.format()\n"
+         "end\n";
+  }
   if (r.delay_ms > 0 && r.random_delay) {
     // A fixed seed: every path of a comparison gets the same sequence of waits.
     s << "math.randomseed(20261201)\n"
