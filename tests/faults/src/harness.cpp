@@ -378,6 +378,16 @@ Report run(const Profile& profile, const RunOptions& options) {
   Report report;
   report.profile = profile;
   std::mt19937 rng(profile.seed ? profile.seed : std::random_device{}());
+  std::vector<std::string> round;  // the kinds of fault left in this round (see Profile::nemeses)
+  auto next_nemesis = [&] {
+    if (round.empty()) {
+      round = profile.nemeses;
+      std::shuffle(round.begin(), round.end(), rng);
+    }
+    auto n = std::move(round.back());
+    round.pop_back();
+    return n;
+  };
   auto uses = [&](const char* nemesis) {
     return std::find(profile.nemeses.begin(), profile.nemeses.end(), nemesis) !=
            profile.nemeses.end();
@@ -602,7 +612,7 @@ Report run(const Profile& profile, const RunOptions& options) {
       next_fault = now + ms(std::uniform_real_distribution<double>(profile.fault_every_min_s,
                                                                    profile.fault_every_max_s)(rng));
       ActiveFault f;
-      f.nemesis = profile.nemeses[rng() % profile.nemeses.size()];
+      f.nemesis = next_nemesis();
       f.start = now;
       FaultRecord rec;
       rec.nemesis = f.nemesis;

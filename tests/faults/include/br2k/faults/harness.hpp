@@ -50,10 +50,13 @@ struct Profile {
   std::string workload = "numbers";  // "numbers" or "kv"
   bool via_sdk = false;              // clients use the SDK (BlockingServiceClient), not the proxy
   int clients = 2;
-  double rate = 2;                               // requests per second, all clients together
-  double duration_s = 60;                        // of the workload
-  std::vector<std::string> nemeses = {"pause"};  // chosen at random for each fault
-  bool target_leader = false;                    // else a random node
+  double rate = 2;         // requests per second, all clients together
+  double duration_s = 60;  // of the workload
+  // The kinds of fault, taken in rounds: each kind once per round, in a random order, so a run of
+  // N faults has min(N, kinds) different kinds (drawn independently, three faults of four kinds
+  // were all of the two that leave the leader in place one run in eight).
+  std::vector<std::string> nemeses = {"pause"};
+  bool target_leader = false;                             // else a random node
   double fault_every_min_s = 10, fault_every_max_s = 15;  // from one fault's start to the next
   double fault_duration_s = 5;
   double restart_delay_s = 2;  // kill: how long a killed node stays down
