@@ -263,9 +263,8 @@ Task<Result<HttpResponse>> HttpConnection::exchange(HttpRequest& request, Deadli
     parser.header_limit(limits_.header_limit);
     parser.body_limit(limits_.body_limit);
     parser.skip(request.method() == http::verb::head);  // see below
-    parser.eager(true);
-    const auto rec = co_await detail::read_until(socket, buffer_, parser,
-                                                 [](const auto& p) { return p.is_done(); });
+    const auto rec =
+        co_await detail::read_http(socket, buffer_, parser, detail::ReadUntil::kMessage);
     watchdog_->stop();
     if (rec) {
       close();

@@ -14,7 +14,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
 #include <charconv>
@@ -251,9 +250,7 @@ Task<Session::ReadOutcome> Session::read_request(HttpResponse& refusal) {
   parser_->body_limit(o.body_limit);
   set_deadline(o.read_header_timeout);
   // The header is usually in buffer_ already (wait_for_request read it): parsed without a wait.
-  parser_->eager(false);
-  const auto hec = co_await read_until(socket_, buffer_, *parser_,
-                                       [](const auto& p) { return p.is_header_done(); });
+  const auto hec = co_await read_http(socket_, buffer_, *parser_, ReadUntil::kHeader);
   clear_deadline();
   if (hec)
     co_return refuse(hec, refusal);
@@ -272,9 +269,7 @@ Task<Session::ReadOutcome> Session::read_request(HttpResponse& refusal) {
         co_return ReadOutcome::kClosed;
     }
     set_deadline(o.read_body_timeout);
-    parser_->eager(true);
-    const auto bec =
-        co_await read_until(socket_, buffer_, *parser_, [](const auto& p) { return p.is_done(); });
+    const auto bec = co_await read_http(socket_, buffer_, *parser_, ReadUntil::kMessage);
     clear_deadline();
     if (bec)
       co_return refuse(bec, refusal);

@@ -9,7 +9,7 @@
 // plain async_read_some per chunk. The HTTP rules stay Beast's: its parser does all the parsing,
 // with the same limits and the same end-of-stream handling as its read_some_op.
 //
-// Both need the socket in non-blocking mode for the synchronous attempt; they set it (once). Asio's
+// The synchronous send needs the socket in non-blocking mode; send_all sets it (once). Asio's
 // asynchronous operations are unaffected by that mode. Used only on plain TCP sockets.
 #pragma once
 
@@ -30,20 +30,16 @@
 
 namespace br2k::net::detail {
 
-inline boost::system::error_code make_non_blocking(boost::asio::ip::tcp::socket& socket) {
-  boost::system::error_code ec;
-  if (!socket.non_blocking())
-    socket.non_blocking(true, ec);
-  return ec;
-}
-
 // Writes all of `buffers` (a header and a body): a non-blocking send first, then, for what the
 // kernel did not take, an asynchronous write. The error is the send's or the write's.
 inline Task<boost::system::error_code> send_all(
     boost::asio::ip::tcp::socket& socket, const std::array<boost::asio::const_buffer, 2>& buffers) {
-  if (auto ec = make_non_blocking(socket))
-    co_return ec;
   boost::system::error_code ec;
+  if (!socket.non_blocking()) {
+    socket.non_blocking(true, ec);
+    if (ec)
+      co_return ec;
+  }
   const std::size_t sent = socket.send(buffers, 0, ec);
   if (ec && ec != boost::asio::error::would_block)
     co_return ec;
@@ -56,21 +52,28 @@ inline Task<boost::system::error_code> send_all(
   co_return wec;
 }
 
-// Feeds `parser` from `buffer`, then from the socket, until `done(parser)`: what
-// http::async_read (done = is_done, after parser.eager(true)) and http::async_read_header
-// (done = is_header_done, after parser.eager(false)) do, with the same errors: end_of_stream
-// when the peer closed before a byte of the message, buffer_overflow when `buffer` is full, and
-// the parser's own (limits, malformed input, partial_message).
-template <bool isRequest, class Done>
-Task<boost::system::error_code> read_until(boost::asio::ip::tcp::socket& socket,
-                                           boost::beast::flat_buffer& buffer,
-                                           boost::beast::http::basic_parser<isRequest>& parser,
-                                           Done done) {
+// What read_http reads: the header only (as http::async_read_header, which leaves the body to a
+// later read), or the whole message (as http::async_read, which parses eagerly).
+enum class ReadUntil { kHeader, kMessage };
+
+// Feeds `parser` from `buffer`, then from the socket, until the header or the whole message is
+// parsed, with the errors http::async_read and http::async_read_header give: end_of_stream when
+// the peer closed before a byte of the message, buffer_overflow when `buffer` is full, and the
+// parser's own (limits, malformed input, partial_message).
+template <bool isRequest>
+Task<boost::system::error_code> read_http(boost::asio::ip::tcp::socket& socket,
+                                          boost::beast::flat_buffer& buffer,
+                                          boost::beast::http::basic_parser<isRequest>& parser,
+                                          ReadUntil until) {
   namespace http = boost::beast::http;
+  parser.eager(until == ReadUntil::kMessage);
+  const auto done = [&] {
+    return until == ReadUntil::kMessage ? parser.is_done() : parser.is_header_done();
+  };
   boost::system::error_code ec;
   for (;;) {
     // Parse what is buffered (a pipelined request, or the rest of a reply read with its header).
-    while (buffer.size() > 0 && !done(parser)) {
+    while (buffer.size() > 0 && !done()) {
       const std::size_t used = parser.put(buffer.data(), ec);
       buffer.consume(used);
       if (ec == http::error::need_more) {
@@ -82,8 +85,8 @@ Task<boost::system::error_code> read_until(boost::asio::ip::tcp::socket& socket,
       if (used == 0)
         break;
     }
-    if (done(parser))
-      co_return ec;
+    if (done())
+      co_return boost::system::error_code();
     const std::size_t size = boost::beast::read_size(buffer, 65536);
     if (size == 0)
       co_return http::error::buffer_overflow;

@@ -141,6 +141,14 @@ class ServiceClientTest : public RegistryTestBase {
     return run(c.request(std::move(r), options));
   }
 
+  // A answers as the leader at epoch 3 and C at epoch 9, both naming A, `middle` and C as the
+  // replicas (in that order: the order in which the client asks them).
+  static void lead(ScriptedReplica& a, ScriptedReplica& c, const std::string& middle) {
+    const std::string replicas = a.url() + ", " + middle + ", " + c.url();
+    a.set([&a, replicas](auto&) { return answer("A", 3, a.url(), replicas); });
+    c.set([&c, replicas](auto&) { return answer("C", 9, c.url(), replicas); });
+  }
+
   bool eventually(const std::function<bool()>& pred,
                   std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
     auto until = Clock::now() + limit;
@@ -171,13 +179,10 @@ TEST_F(ServiceClientTest, ResolvesOnChainThenFollowsNewLocationEvents) {
 }
 
 TEST_F(ServiceClientTest, AReplicaHintFindsTheNewLeaderWithoutTheChain) {
-  ScriptedReplica b(io_, [](auto&) { return answer("?"); });
-  ScriptedReplica c_node(io_, [](auto&) { return answer("C"); });
   ScriptedReplica a(io_, [](auto&) { return answer("?"); });
-  const std::string replicas = a.url() + ", " + b.url() + ", " + c_node.url();
-  a.set([&](auto&) { return answer("A", 3, a.url(), replicas); });
-  c_node.set([&](auto&) { return answer("C", 9, c_node.url(), replicas); });
-  b.set([&](auto&) { return redirect(c_node.url(), 9); });
+  ScriptedReplica c_node(io_, [](auto&) { return answer("?"); });
+  ScriptedReplica b(io_, [&](auto&) { return redirect(c_node.url(), 9); });
+  lead(a, c_node, b.url());
   register_at(a.url());
   auto c = make_client();
   ASSERT_EQ(get(*c).value().body(), "A");
@@ -196,15 +201,12 @@ TEST_F(ServiceClientTest, AReplicaHintFindsTheNewLeaderWithoutTheChain) {
 // The leader goes away and the replica asked first sits on a cut-off host (it drops the SYN).
 // Asking it is a detour: its connect is cut after replica_connect_timeout, not connect_timeout
 // (here, like the attempt timeout, longer than the request's whole deadline, so the request
-// would fail), and the next
-// replica names the new leader.
+// would fail), and the next replica names the new leader.
 TEST_F(ServiceClientTest, AReplicaOnACutOffHostIsPassedOverWithinTheRequestsDeadline) {
   SilentPort cut_off;
   ScriptedReplica a(io_, [](auto&) { return answer("?"); });
   ScriptedReplica c_node(io_, [](auto&) { return answer("?"); });
-  const std::string replicas = a.url() + ", " + cut_off.url() + ", " + c_node.url();
-  a.set([&](auto&) { return answer("A", 3, a.url(), replicas); });
-  c_node.set([&](auto&) { return answer("C", 9, c_node.url(), replicas); });
+  lead(a, c_node, cut_off.url());
   register_at(a.url());
   auto c = make_client(true, true, {}, std::chrono::milliseconds(60000),
                        [](client::ServiceClientOptions& o) {

@@ -149,13 +149,12 @@ struct NodeStatus {
   std::vector<std::string> members;  // live members' URLs
   std::uint64_t elections_won = 0;
   std::uint64_t step_downs = 0;
-  std::uint64_t suspensions = 0;  // times a leader stopped serving to wait for its lease
-  std::uint64_t held_while_suspended =
-      0;                           // client requests a suspended leader held (suspended_hold)
-  std::uint64_t appended = 0;      // entries this node appended as leader
-  std::uint64_t transactions = 0;  // append transactions committed
-  std::uint64_t fenced = 0;        // append transactions refused by the fence
-  std::uint64_t duplicates = 0;    // requests answered from the applied-id table
+  std::uint64_t suspensions = 0;           // times a leader stopped serving to wait for its lease
+  std::uint64_t held_while_suspended = 0;  // requests held while suspended (suspended_hold)
+  std::uint64_t appended = 0;              // entries this node appended as leader
+  std::uint64_t transactions = 0;          // append transactions committed
+  std::uint64_t fenced = 0;                // append transactions refused by the fence
+  std::uint64_t duplicates = 0;            // requests answered from the applied-id table
 };
 
 class Node {
