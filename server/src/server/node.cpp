@@ -291,11 +291,19 @@ Task<void> Node::Impl::run() {
                 {"started", std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count()}};
-    etcd::PutRequest put{
+    const etcd::PutRequest put{
         .key = keys.member(options.node_id), .value = member.dump(), .lease = lease};
-    auto p = co_await etcd.put(std::move(put));
-    if (!p && !stopped)
-      spdlog::warn("node {}: registering member: {}", options.node_id, p.error().message());
+    // Until it is registered, no reply lists this node in BR2K-Replicas: a put that failed (etcd
+    // busy, or its outcome unknown) is sent again while the lease lives; it is idempotent.
+    for (auto wait = std::chrono::milliseconds(100); !stopped && lease_valid();
+         wait = std::min(wait * 2, std::chrono::milliseconds(2000))) {
+      auto p = co_await etcd.put(put);
+      if (p)
+        break;
+      if (!stopped)
+        spdlog::warn("node {}: registering member: {}", options.node_id, p.error().message());
+      co_await sleep_for(wait);
+    }
     changed.notify();
     backoff = std::chrono::milliseconds(100);
     if (role == Role::kStarting)

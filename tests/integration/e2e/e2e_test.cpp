@@ -218,7 +218,8 @@ TEST_F(E2ETest, AReplicaHintBeatsASlowChain) {
   const int first = c.wait_leader(20s);
   ASSERT_TRUE(wait_until(20s, [&] { return c.registry_location().second == c.epoch_of(first); }));
   // The leader's replies name every replica (BR2K-Replicas) once all have registered.
-  ASSERT_TRUE(wait_until(10s, [&] { return json::parse(c.status(first))["members"].size() == 3; }));
+  ASSERT_TRUE(wait_until(20s, [&] { return json::parse(c.status(first))["members"].size() == 3; }))
+      << c.status(first);
   auto client = make_client(c);
   auto r = request(*client, http::verb::put, "/kv/a", "1");
   ASSERT_TRUE(r && r->result_int() == 200);
