@@ -28,11 +28,19 @@
 // over direct.
 //
 // Usage: proxy_bench [--seconds S] [--connections 1,16,64] [--rounds R] [--ops read,write]
-//                    [--proxy-threads N] [--haproxy-threads N] [--paced-rate R] [--dir PATH]
-//                    [--json]
+//                    [--proxy-threads N] [--haproxy-threads N] [--paced-rate R]
+//                    [--leader-cpu P] [--dir PATH] [--json]
 //
 // Threads: br2k-proxy's --threads and HAProxy's nbthread; both default to one per CPU (HAProxy's
 // own default), so that the two run alike.
+//
+// Server-bound runs (reads, --leader-cpu P, default 25): the saturated reads again with the
+// leader limited to P % of one CPU by a cgroup CPU quota (bench/cpu_cap.hpp), so that the
+// leader is the bottleneck and wrk and the proxies have CPU to spare: the case of a sidecar
+// proxy on its clients' hosts in front of a busy service. Above, the two CPUs are shared, so a
+// proxy's own work per request comes out of wrk's and the leader's, and no proxy can reach 0.9
+// of direct (HAProxy's ratio there is about that of br2k-proxy). Skipped, and said so, where no
+// cgroup CPU controller can be written.
 //
 // Paced runs (reads, --paced-rate R, default 4000/s): each connection waits a random time of mean
 // round(C * 1000 / R) ms (at least 1; exponentially distributed, so that the C connections'
@@ -56,10 +64,12 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "args.hpp"
+#include "cpu_cap.hpp"
 #include "wrk.hpp"
 
 namespace {
@@ -83,6 +93,8 @@ struct Args {
   // The paced runs (reads): about this many requests per second over each connection count
   // (0: none). Latency added at a load the machine can carry, not queueing at saturation.
   int paced_rate = 4000;
+  // The server-bound reads: the leader limited to this percent of one CPU (0: none).
+  int leader_cpu = 25;
   std::filesystem::path dir;
   bool json = false;
 };
@@ -114,6 +126,8 @@ Args parse_args(int argc, char** argv) {
       }
     } else if (arg == "--paced-rate") {
       a.paced_rate = std::max(0, std::stoi(value()));
+    } else if (arg == "--leader-cpu") {
+      a.leader_cpu = std::clamp(std::stoi(value()), 0, 100);
     } else if (arg == "--proxy-threads") {
       a.proxy_threads = std::max(0, std::stoi(value()));
     } else if (arg == "--haproxy-threads") {
@@ -127,6 +141,7 @@ Args parse_args(int argc, char** argv) {
                    "            [--ops read,write] [--proxy-threads N (0: one per CPU)]\n"
                    "            [--haproxy-threads N (0: its default)]\n"
                    "            [--paced-rate R (req/s of the paced read runs; 0: none)]\n"
+                   "            [--leader-cpu P (% of a CPU in the server-bound runs; 0: none)]\n"
                    "            [--dir PATH (keep data and logs)] [--json]\n";
       std::exit(0);
     } else {
@@ -521,51 +536,88 @@ int main(int argc, char** argv) try {
 
   struct GoalRow {
     int connections;
-    double direct_ratio, haproxy_ratio, added_p50_us;
+    double direct_ratio, haproxy_ratio, added_p50_us, haproxy_direct_ratio;
   };
-  std::vector<GoalRow> goal_rows;
   std::uint64_t total_errors = 0;
+  // One saturated measurement of `op` at `c` connections: warmed up, measured, printed as a row
+  // of the table (and the leader's CPU per request under it), added to `runs`.
+  auto saturated_row = [&](const std::string& op, int c, json& runs) {
+    // Warm up every path (connections, pools, caches).
+    for (PathKind p : {kDirect, kProxy, kHaproxy})
+      bench.run(p, op, c, 1, nullptr, 1);
+    const auto peers = measure(op, c, 0);
+    const Peer &d = peers[kDirect], &p = peers[kProxy], &h = peers[kHaproxy];
+    const double pd = d.ops_per_s > 0 ? p.ops_per_s / d.ops_per_s : 0;
+    const double ph = h.ops_per_s > 0 ? p.ops_per_s / h.ops_per_s : 0;
+    const double added_us = (p.p50_ms - d.p50_ms) * 1000;
+    const double hd = d.ops_per_s > 0 ? h.ops_per_s / d.ops_per_s : 0;
+    const double hap_added_us = (h.p50_ms - d.p50_ms) * 1000;
+    const std::uint64_t errors = count_errors(peers);
+    total_errors += errors;
+    json run{{"op", op},
+             {"connections", c},
+             {"proxy_direct_ratio", pd},
+             {"proxy_haproxy_ratio", ph},
+             {"proxy_added_p50_us", added_us},
+             {"haproxy_direct_ratio", hd},
+             {"haproxy_added_p50_us", hap_added_us}};
+    add_peers(run, peers);
+    runs.push_back(run);
+    if (!a.json) {
+      std::printf(
+          "%-5s %5d | %9.0f %7.3f %7.3f | %9.0f %7.3f %7.3f | %9.0f %7.3f %7.3f | %7.2f %7.2f "
+          "%7.2f | %7.0f %7.0f | %6.1fus %6.1fus%s\n",
+          op.c_str(), c, d.ops_per_s, d.p50_ms, d.p99_ms, p.ops_per_s, p.p50_ms, p.p99_ms,
+          h.ops_per_s, h.p50_ms, h.p99_ms, pd, ph, hd, added_us, hap_added_us,
+          p.cpu_us_per_request(), h.cpu_us_per_request(), errors ? "  (errors!)" : "");
+      // Where the rest of the CPU goes: a proxy that costs the leader more per request (fewer
+      // requests per read, more wake-ups) lowers throughput on a shared machine by itself.
+      std::printf(
+          "      leader node's CPU per request: direct %.1fus, via br2k-proxy %.1fus, "
+          "via HAProxy %.1fus\n",
+          d.leader_cpu_us_per_request(), p.leader_cpu_us_per_request(),
+          h.leader_cpu_us_per_request());
+      std::fflush(stdout);
+    }
+    return GoalRow{c, pd, ph, added_us, hd};
+  };
+  const bool reads = std::find(a.ops.begin(), a.ops.end(), "read") != a.ops.end();
+  std::vector<GoalRow> goal_rows;
   for (const auto& op : a.ops) {
     for (int c : a.connections) {
       note("measuring " + op + " at " + std::to_string(c) + " connections");
-      // Warm up every path (connections, pools, caches).
-      for (PathKind p : {kDirect, kProxy, kHaproxy})
-        bench.run(p, op, c, 1, nullptr, 1);
-      const auto peers = measure(op, c, 0);
-      const Peer &d = peers[kDirect], &p = peers[kProxy], &h = peers[kHaproxy];
-      const double pd = d.ops_per_s > 0 ? p.ops_per_s / d.ops_per_s : 0;
-      const double ph = h.ops_per_s > 0 ? p.ops_per_s / h.ops_per_s : 0;
-      const double added_us = (p.p50_ms - d.p50_ms) * 1000;
-      const double hd = d.ops_per_s > 0 ? h.ops_per_s / d.ops_per_s : 0;
-      const double hap_added_us = (h.p50_ms - d.p50_ms) * 1000;
-      const std::uint64_t errors = count_errors(peers);
-      total_errors += errors;
+      const GoalRow row = saturated_row(op, c, out["runs"]);
       if (op == "read")
-        goal_rows.push_back({c, pd, ph, added_us});
-      json run{{"op", op},
-               {"connections", c},
-               {"proxy_direct_ratio", pd},
-               {"proxy_haproxy_ratio", ph},
-               {"proxy_added_p50_us", added_us},
-               {"haproxy_direct_ratio", hd},
-               {"haproxy_added_p50_us", hap_added_us}};
-      add_peers(run, peers);
-      out["runs"].push_back(run);
+        goal_rows.push_back(row);
+    }
+  }
+
+  // Server-bound reads: the same three paths with the leader limited to a share of one CPU, so
+  // that the service is what runs out of CPU, not the two CPUs that wrk, a proxy and the nodes
+  // share above (where a proxy's own work per request is taken from the leader and wrk, and no
+  // proxy reaches 0.9 of direct). This is the case a sidecar proxy on its clients' hosts is in.
+  std::vector<GoalRow> bound_rows;
+  std::string bound_skipped;
+  if (a.leader_cpu > 0 && reads) {
+    std::optional<br2k::bench::CpuCap> cap;
+    try {
+      cap.emplace(cluster.node_pid(bench.leader()), a.leader_cpu);
+    } catch (const std::exception& e) {
+      bound_skipped = e.what();
+      note("server-bound reads skipped: " + bound_skipped);
+    }
+    if (cap) {
       if (!a.json) {
         std::printf(
-            "%-5s %5d | %9.0f %7.3f %7.3f | %9.0f %7.3f %7.3f | %9.0f %7.3f %7.3f | %7.2f %7.2f "
-            "%7.2f | %7.0f %7.0f | %6.1fus %6.1fus%s\n",
-            op.c_str(), c, d.ops_per_s, d.p50_ms, d.p99_ms, p.ops_per_s, p.p50_ms, p.p99_ms,
-            h.ops_per_s, h.p50_ms, h.p99_ms, pd, ph, hd, added_us, hap_added_us,
-            p.cpu_us_per_request(), h.cpu_us_per_request(), errors ? "  (errors!)" : "");
-        // Where the rest of the CPU goes: a proxy that costs the leader more per request (fewer
-        // requests per read, more wake-ups) lowers throughput on a shared machine by itself.
-        std::printf(
-            "      leader node's CPU per request: direct %.1fus, via br2k-proxy %.1fus, "
-            "via HAProxy %.1fus\n",
-            d.leader_cpu_us_per_request(), p.leader_cpu_us_per_request(),
-            h.leader_cpu_us_per_request());
+            "\nserver-bound reads: the leader limited to %d%% of one CPU (cgroup CPU quota, 10 ms "
+            "periods), the rest as above\n",
+            a.leader_cpu);
         std::fflush(stdout);
+      }
+      out["server_bound"] = {{"leader_cpu_percent", a.leader_cpu}, {"runs", json::array()}};
+      for (int c : a.connections) {
+        note("measuring server-bound reads at " + std::to_string(c) + " connections");
+        bound_rows.push_back(saturated_row("read", c, out["server_bound"]["runs"]));
       }
     }
   }
@@ -575,7 +627,7 @@ int main(int argc, char** argv) try {
     double added_p50_us;
   };
   std::vector<PacedRow> paced_rows;
-  if (a.paced_rate > 0 && std::find(a.ops.begin(), a.ops.end(), "read") != a.ops.end()) {
+  if (a.paced_rate > 0 && reads) {
     if (!a.json) {
       std::printf(
           "\npaced reads: about %d req/s in all (each connection waits the delay before each "
@@ -634,6 +686,17 @@ int main(int argc, char** argv) try {
          {"added_p50_us", {{"goal", kGoalAddedP50Us}, {"value", g.added_p50_us}, {"met", mp}}}});
   }
   out["goals_read"] = goals;
+  json bound_goals = json::array();
+  for (const auto& g : bound_rows)
+    bound_goals.push_back({{"connections", g.connections},
+                           {"proxy_direct_ratio",
+                            {{"goal", kGoalDirectRatio},
+                             {"value", g.direct_ratio},
+                             {"met", g.direct_ratio >= kGoalDirectRatio}}},
+                           {"haproxy_direct_ratio", g.haproxy_direct_ratio}});
+  out["goals_read_server_bound"] = bound_goals;
+  if (!bound_skipped.empty())
+    out["server_bound_skipped"] = bound_skipped;
   json paced_goals = json::array();
   for (const auto& g : paced_rows)
     paced_goals.push_back({{"connections", g.connections},
@@ -665,6 +728,13 @@ int main(int argc, char** argv) try {
           yes(g.haproxy_ratio >= kGoalHaproxyRatio).c_str(), kGoalAddedP50Us, g.added_p50_us,
           yes(g.added_p50_us < kGoalAddedP50Us).c_str());
     }
+    for (const auto& g : bound_rows)
+      std::printf(
+          "goal (server-bound read, %2d conns): proxy >= %.1f x direct: %.2f %s (HAProxy %.2f)\n",
+          g.connections, kGoalDirectRatio, g.direct_ratio,
+          yes(g.direct_ratio >= kGoalDirectRatio).c_str(), g.haproxy_direct_ratio);
+    if (!bound_skipped.empty())
+      std::printf("server-bound reads skipped: %s\n", bound_skipped.c_str());
     for (const auto& g : paced_rows)
       std::printf("goal (paced read, %2d conns): added p50 < %.0f us: %.0f %s\n", g.connections,
                   kGoalAddedP50Us, g.added_p50_us, yes(g.added_p50_us < kGoalAddedP50Us).c_str());
