@@ -13,6 +13,7 @@
 #include <br2k/examples/number_list.hpp>
 #include <br2k/server/node.hpp>
 #include <br2k/server/registry_publisher.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -31,6 +32,14 @@ struct Settings {
   std::string advertise_url;
   std::vector<std::string> etcd;
   std::string etcd_local;
+  // etcd over TLS (https:// endpoints) and with a user: the password is read from a file or an
+  // environment variable, never from the command line (where `ps` shows it) or the config file.
+  std::string etcd_ca;
+  std::string etcd_cert;
+  std::string etcd_key;
+  std::string etcd_user;
+  std::string etcd_password_file;
+  std::string etcd_password_env;
   std::string prefix;
   std::int64_t lease_ttl = 2;
   std::optional<std::int64_t> lease_grace_ms;  // unset: 3 x lease TTL
@@ -79,6 +88,18 @@ void read_config(const std::string& path, Settings& s) {
         set_from(v, s.etcd);
       else if (k == "etcd-local")
         set_from(v, s.etcd_local);
+      else if (k == "etcd-ca")
+        set_from(v, s.etcd_ca);
+      else if (k == "etcd-cert")
+        set_from(v, s.etcd_cert);
+      else if (k == "etcd-key")
+        set_from(v, s.etcd_key);
+      else if (k == "etcd-user")
+        set_from(v, s.etcd_user);
+      else if (k == "etcd-password-file")
+        set_from(v, s.etcd_password_file);
+      else if (k == "etcd-password-env")
+        set_from(v, s.etcd_password_env);
       else if (k == "prefix")
         set_from(v, s.prefix);
       else if (k == "lease-ttl")
@@ -141,6 +162,47 @@ std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
   }
 }
 
+// etcd's TLS and user from the settings. Errors: std::invalid_argument naming the flag (never
+// the password).
+void set_etcd_security(const Settings& s, etcd::ClientOptions& o) {
+  const bool https = std::any_of(s.etcd.begin(), s.etcd.end(),
+                                 [](const std::string& u) { return u.starts_with("https://"); });
+  if (s.etcd_cert.empty() != s.etcd_key.empty())
+    throw std::invalid_argument("--etcd-cert and --etcd-key go together");
+  if (!s.etcd_ca.empty() || !s.etcd_cert.empty()) {
+    if (!https)
+      throw std::invalid_argument("--etcd-ca/--etcd-cert need https:// --etcd endpoints");
+    o.tls = net::TlsOptions{.ca_file = s.etcd_ca, .cert_file = s.etcd_cert, .key_file = s.etcd_key};
+  }
+  const bool has_password = !s.etcd_password_file.empty() || !s.etcd_password_env.empty();
+  if (s.etcd_user.empty()) {
+    if (has_password)
+      throw std::invalid_argument("--etcd-password-file/--etcd-password-env need --etcd-user");
+    return;
+  }
+  if (!s.etcd_password_file.empty() && !s.etcd_password_env.empty())
+    throw std::invalid_argument("--etcd-password-file or --etcd-password-env, not both");
+  std::string password;
+  if (!s.etcd_password_env.empty()) {
+    const char* v = std::getenv(s.etcd_password_env.c_str());
+    if (v == nullptr)
+      throw std::invalid_argument("--etcd-password-env: " + s.etcd_password_env + " is not set");
+    password = v;
+  } else if (!s.etcd_password_file.empty()) {
+    std::ifstream in(s.etcd_password_file);
+    if (!in || !std::getline(in, password))
+      throw std::invalid_argument("--etcd-password-file: cannot read " + s.etcd_password_file);
+    if (!password.empty() && password.back() == '\r')
+      password.pop_back();
+  } else {
+    throw std::invalid_argument("--etcd-user needs --etcd-password-file or --etcd-password-env");
+  }
+  if (password.empty())
+    throw std::invalid_argument("--etcd-user " + s.etcd_user + ": the password is empty");
+  o.username = s.etcd_user;
+  o.password = std::move(password);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -166,6 +228,16 @@ int main(int argc, char** argv) {
       "etcd-local", po::value<std::string>(),
       "the --etcd URL of the member on this node's host: a leader keeps etcd's raft leader off "
       "its own host, so that a host failure costs one election, not two")(
+      "etcd-ca", po::value<std::string>(),
+      "PEM CA that signed the etcd members' certificates (https:// endpoints; default: the "
+      "system's trust store)")("etcd-cert", po::value<std::string>(),
+                               "PEM client certificate for etcd's --client-cert-auth")(
+      "etcd-key", po::value<std::string>(), "PEM key of --etcd-cert")(
+      "etcd-user", po::value<std::string>(), "etcd user (etcd auth enabled)")(
+      "etcd-password-file", po::value<std::string>(),
+      "file holding --etcd-user's password (its first line)")(
+      "etcd-password-env", po::value<std::string>(),
+      "environment variable holding --etcd-user's password")(
       "prefix", po::value<std::string>(), "etcd key prefix (default /br2k/<service>/)")(
       "lease-ttl", po::value<std::int64_t>(), "lease TTL in seconds (default 2)")(
       "lease-grace-ms", po::value<std::int64_t>(),
@@ -216,6 +288,15 @@ int main(int argc, char** argv) {
       s.etcd = etcd;
     if (vm.count("etcd-local"))
       s.etcd_local = vm["etcd-local"].as<std::string>();
+    for (auto [flag, field] : {std::pair{"etcd-ca", &s.etcd_ca},
+                               {"etcd-cert", &s.etcd_cert},
+                               {"etcd-key", &s.etcd_key},
+                               {"etcd-user", &s.etcd_user},
+                               {"etcd-password-file", &s.etcd_password_file},
+                               {"etcd-password-env", &s.etcd_password_env}}) {
+      if (vm.count(flag))
+        *field = vm[flag].as<std::string>();
+    }
     if (vm.count("prefix"))
       s.prefix = vm["prefix"].as<std::string>();
     if (vm.count("lease-ttl"))
@@ -285,6 +366,7 @@ int main(int argc, char** argv) {
     o.http.header_limit = s.header_limit;
     o.http.server_name = "br2k-server";
     o.etcd.endpoints = s.etcd;
+    set_etcd_security(s, o.etcd);
     if (!s.etcd_local.empty() &&
         std::find(s.etcd.begin(), s.etcd.end(), s.etcd_local) == s.etcd.end())
       throw std::invalid_argument("--etcd-local: " + s.etcd_local + " is not one of --etcd");
