@@ -465,6 +465,15 @@ Error to_error(const GatewayError& e) {
                            has("invalid auth token") || has("auth: revision in header is old"))) {
     return Error(Errc::kAuthFailed, m);
   }
+  // Not JSON, but etcd's own refusal, sent to every request with a client certificate that has a
+  // CommonName while auth is on (etcd's fix for CVE-2018-16886): no member will take it, so it is
+  // a configuration error to report at once, not a member answering garbage.
+  if (e.grpc_code < 0 && has("CommonName of client sending a request against gateway")) {
+    return Error(Errc::kAuthFailed,
+                 "etcd refuses a client certificate with a CommonName on its JSON gateway while "
+                 "auth is enabled: use a certificate without a CommonName, or no user (" +
+                     m + ")");
+  }
   // gRPC status codes: https://grpc.github.io/grpc/core/md_doc_statuscodes.html
   switch (e.grpc_code) {
     case 3:  // INVALID_ARGUMENT

@@ -93,5 +93,27 @@ TEST_F(EtcdSecurity, PasswordAuth_RootWritesReaderIsRefusedBadPasswordFails) {
   EXPECT_EQ(ev->events.at(0).kv.value, "v");
 }
 
+// etcd's JSON gateway refuses every request with a client certificate that has a CommonName
+// while auth is on (CVE-2018-16886's fix): a typed error at once that says so, not a member taken
+// for broken and the call's whole deadline spent trying the others.
+TEST_F(EtcdSecurity, ACertificateWithACommonNameAndAUserIsRefusedAtOnceWithTheReason) {
+  EtcdCluster cluster({.members = 1, .tls = true, .client_cert_auth = true, .auth = true});
+  Client c(io_.get_executor(),
+           {.endpoints = cluster.client_urls(),
+            .call_timeout = 20000ms,
+            .tls = net::TlsOptions{.ca_file = cluster.ca_file().string(),
+                                   .cert_file = cluster.client_cert_file().string(),
+                                   .key_file = cluster.client_key_file().string()},
+            .username = "root",
+            .password = cluster.root_password()});
+  const auto start = std::chrono::steady_clock::now();
+  auto r = run(c.put({.key = "/cn/k", .value = "v"}));
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(Errc::kAuthFailed)) << r.error();
+  EXPECT_NE(r.error().message().find("without a CommonName"), std::string::npos) << r.error();
+  EXPECT_LT(took, 10000ms) << "the call waited for its deadline";
+}
+
 }  // namespace
 }  // namespace br2k::etcd

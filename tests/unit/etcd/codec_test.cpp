@@ -141,6 +141,10 @@ TEST(Codec, MapsGatewayErrorsToTypedErrors) {
        Errc::kAuthFailed},
       {401, R"({"error":"etcdserver: invalid auth token","code":16})", Errc::kAuthFailed},
       {500, R"({"error":"boom","code":13})", Errc::kServerError},
+      {400,
+       "CommonName of client sending a request against gateway will be ignored and not used as "
+       "expected\n",
+       Errc::kAuthFailed},
       {404, "Not Found\n", Errc::kMalformedReply},
       {502, R"({"error":"truncat)", Errc::kMalformedReply},
   };
