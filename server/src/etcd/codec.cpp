@@ -440,7 +440,18 @@ GatewayError decode_gateway_error(unsigned http_status, std::string_view body) {
   json j = json_nests_deeper_than(body, kMaxJsonDepth)
                ? json()
                : json::parse(body, nullptr, /*allow_exceptions=*/false);
+  // A streaming call (watch) refused before its stream starts nests the error as a stream error
+  // does: {"error": {"grpc_code": N, "http_code": N, "message": "..."}}; a unary call's is flat:
+  // {"error": "...", "code": N}.
   if (j.is_object()) {
+    if (auto nested = j.find("error"); nested != j.end() && nested->is_object()) {
+      auto code = nested->find("grpc_code");
+      auto message = nested->find("message");
+      if (code != nested->end() && code->is_number_integer())
+        e.grpc_code = code->get<int>();
+      if (message != nested->end() && message->is_string())
+        e.message = message->get<std::string>();
+    }
     auto code = j.find("code");
     if (code != j.end() && code->is_number_integer())
       e.grpc_code = code->get<int>();

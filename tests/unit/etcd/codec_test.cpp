@@ -135,6 +135,11 @@ TEST(Codec, MapsGatewayErrorsToTypedErrors) {
        Errc::kTooLarge},
       {503, R"({"error":"etcdserver: no leader","code":14})", Errc::kUnavailable},
       {503, R"({"error":"etcdserver: request timed out","code":14})", Errc::kOutcomeUnknown},
+      // A watch refused before its stream starts (the member has no raft leader).
+      {503,
+       R"({"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader",)"
+       R"("http_status":"Service Unavailable"}})",
+       Errc::kUnavailable},
       {403, R"({"error":"etcdserver: permission denied","code":7})", Errc::kPermissionDenied},
       {400,
        R"({"error":"etcdserver: authentication failed, invalid user ID or password","code":3})",
