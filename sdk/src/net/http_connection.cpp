@@ -227,7 +227,23 @@ Task<Result<void>> HttpConnection::write(HttpRequest& request, Deadline deadline
   const std::array<asio::const_buffer, 2> out{asio::buffer(header_out_),
                                               asio::buffer(request.body())};
   lowest().expires_at(deadline);
-  auto [ec, n] = co_await visit([&](auto& s) { return asio::async_write(s, out, kUse); });
+  boost::system::error_code ec;
+  if (auto* tls = std::get_if<Tls>(&stream_)) {
+    // One buffer per write: beast::ssl_stream (a flat_stream) sent a header-and-body pair whose
+    // total exceeds its flattening limit (~16 KB) as the header alone and then stalled: a TLS
+    // request with a body over 16 KB never left (HttpServerTest's HTTPS test, and an etcd put of
+    // a 20 KB value over TLS, timed out).
+    for (const auto& b : out) {
+      if (b.size() == 0)
+        continue;
+      auto [wec, n] = co_await asio::async_write(*tls, b, kUse);
+      if ((ec = wec))
+        break;
+    }
+  } else {
+    auto [wec, n] = co_await visit([&](auto& s) { return asio::async_write(s, out, kUse); });
+    ec = wec;
+  }
   if (ec) {
     close();
     co_return io_error(ec, url_, "write to");

@@ -22,6 +22,10 @@ TEST_F(EtcdSecurity, TlsWithClientCertificate_WorksAndRefusesWithoutCertOrTrust)
                       .key_file = cluster.client_key_file().string()};
   Client good(io_.get_executor(), {.endpoints = cluster.client_urls(), .tls = tls});
   ASSERT_TRUE(good.current_endpoint().starts_with("https://"));
+  // A request larger than one TLS record (16 KB).
+  auto big = run(good.put({.key = "/tls/big", .value = std::string(100'000, 'x')}));
+  ASSERT_TRUE(big) << big.error();
+  EXPECT_EQ(run(good.range(RangeRequest::single("/tls/big")))->kvs.at(0).value.size(), 100'000u);
   auto p = run(good.put({.key = "/tls/k", .value = "secret"}));
   ASSERT_TRUE(p) << p.error();
   EXPECT_EQ(run(good.range(RangeRequest::single("/tls/k")))->kvs.at(0).value, "secret");
