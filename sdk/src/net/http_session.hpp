@@ -6,8 +6,11 @@
 // to it.
 #pragma once
 
+#include <array>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -15,7 +18,10 @@
 #include <br2k/net/http_server.hpp>
 #include <mutex>
 #include <optional>
+#include <tuple>
 #include <unordered_map>
+
+#include "socket_io.hpp"
 
 namespace br2k::net::detail {
 
@@ -45,6 +51,8 @@ struct ServerState {
   const HttpServerOptions options;
   const std::shared_ptr<MetricsRegistry> registry;
   ServerMetrics metrics;
+  // options.tls loaded; null for plain HTTP.
+  const std::shared_ptr<boost::asio::ssl::context> tls;
 
   boost::asio::ip::tcp::acceptor acceptor;
   boost::asio::steady_timer drained;  // cancelled when the last session ends during stop()
@@ -82,6 +90,8 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class ReadOutcome { kRequest, kRefused, kClosed };
 
   Task<void> serve();
+  Task<bool> handshake();
+  Task<boost::system::error_code> write(const std::array<boost::asio::const_buffer, 2>& out);
   Task<bool> wait_for_request(bool first);
   Task<ReadOutcome> read_request(HttpResponse& refusal);
   ReadOutcome refuse(const boost::system::error_code& ec, HttpResponse& refusal);
@@ -102,6 +112,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   const std::shared_ptr<ServerState> server_;
   boost::asio::ip::tcp::socket socket_;
+  // With TLS, reads and writes go through tls_; socket_'s cancel, shutdown and close serve both.
+  std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
   boost::beast::flat_buffer buffer_;  // reused for every request of the connection
   std::string header_out_;            // a response's serialized header, reused
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;

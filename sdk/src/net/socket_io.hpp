@@ -10,7 +10,8 @@
 // with the same limits and the same end-of-stream handling as its read_some_op.
 //
 // The synchronous send needs the socket in non-blocking mode; send_all sets it (once). Asio's
-// asynchronous operations are unaffected by that mode. Used only on plain TCP sockets.
+// asynchronous operations are unaffected by that mode. send_all takes only a plain TCP socket;
+// read_http any stream with async_read_some (the server's TLS sessions use it too).
 #pragma once
 
 #include <array>
@@ -60,9 +61,8 @@ enum class ReadUntil { kHeader, kMessage };
 // parsed, with the errors http::async_read and http::async_read_header give: end_of_stream when
 // the peer closed before a byte of the message, buffer_overflow when `buffer` is full, and the
 // parser's own (limits, malformed input, partial_message).
-template <bool isRequest>
-Task<boost::system::error_code> read_http(boost::asio::ip::tcp::socket& socket,
-                                          boost::beast::flat_buffer& buffer,
+template <class Stream, bool isRequest>
+Task<boost::system::error_code> read_http(Stream& socket, boost::beast::flat_buffer& buffer,
                                           boost::beast::http::basic_parser<isRequest>& parser,
                                           ReadUntil until) {
   namespace http = boost::beast::http;

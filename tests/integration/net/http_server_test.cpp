@@ -11,9 +11,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/http/field.hpp>
+#include <br2k/net/http_connection.hpp>
 #include <br2k/net/http_server.hpp>
 #include <br2k/net/metrics_http.hpp>
 #include <br2k/testing/http.hpp>
+#include <br2k/testing/temp_dir.hpp>
+#include <br2k/testing/tls_certs.hpp>
 #include <br2k/testing/wait.hpp>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -579,6 +582,94 @@ TEST_F(HttpServerTest, StartReportsAddressInUseAndBadAddress) {
 }
 
 // A two-thread pool: connections are served in parallel, each on its own strand.
+// HTTPS: the same server behind a TLS handshake. Requests on one kept-alive connection (the SDK's
+// HttpConnection), bodies over many TLS records, Expect: 100-continue (curl's, for a large body),
+// a plain-HTTP client refused without harm, a client that never handshakes closed at
+// read_header_timeout.
+TEST_F(HttpServerTest, HttpsServesKeepAliveRequestsAndRefusesPlainClients) {
+  br2k::testing::TempDir dir;
+  const auto certs = br2k::testing::make_test_certificates(dir.path());
+  start({.body_limit = 8u << 20,
+         .read_header_timeout = 300ms,
+         .tls = TlsServerOptions{.cert_file = certs.server_cert_file.string(),
+                                 .key_file = certs.server_key_file.string()}});
+  const std::string url = "https://127.0.0.1:" + std::to_string(port_);
+
+  auto tls = make_tls_context({.ca_file = certs.ca_file.string()});
+  HttpConnection conn(io_.get_executor(), parse_url(url).value(), tls);
+  auto exchange = [&](std::string target, std::string body) {
+    auto task = [&]() -> Task<Result<HttpResponse>> {
+      HttpRequest req(body.empty() ? http::verb::get : http::verb::post, target, 11);
+      req.set(http::field::host, "127.0.0.1");
+      req.body() = body;
+      req.prepare_payload();
+      if (!conn.reusable()) {
+        auto c = co_await conn.connect(deadline_after(10s));
+        if (!c)
+          co_return c.error();
+      }
+      bool maybe_sent = false;
+      co_return co_await conn.exchange(req, deadline_after(10s), maybe_sent);
+    };
+    return asio::co_spawn(io_, task(), asio::use_future).get();
+  };
+  std::string big(3u << 20, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<char>('a' + (i * 11) % 26);
+  for (int i = 0; i < 3; ++i) {
+    auto r = exchange("/k" + std::to_string(i), i == 1 ? big : "");
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->result_int(), 200);
+    EXPECT_TRUE(r->body() == (i == 1 ? "POST /k1\n" + big : "GET /k" + std::to_string(i) + "\n"))
+        << "request " << i << ": " << r->body().substr(0, 64);
+  }
+  EXPECT_EQ(server_->open_connections(), 1u);
+  EXPECT_NE(metrics().find("br2k_http_server_connections_accepted_total 1\n"), std::string::npos);
+
+  // curl checks the certificate against the CA and the address.
+  auto g = br2k::testing::http_request({.url = url + "/curl", .ca_file = certs.ca_file.string()});
+  EXPECT_EQ(g.status, 200) << g.error;
+  EXPECT_EQ(g.body, "GET /curl\n");
+  // curl sends a body this large with Expect: 100-continue.
+  auto p = br2k::testing::http_request({.url = url + "/curl",
+                                        .method = "POST",
+                                        .body = big,
+                                        .ca_file = certs.ca_file.string(),
+                                        .timeout = 10s});
+  EXPECT_EQ(p.status, 200) << p.error;
+  EXPECT_TRUE(p.body == "POST /curl\n" + big) << p.body.substr(0, 64);
+  // Without the CA the certificate is not trusted.
+  EXPECT_EQ(br2k::testing::http_request({.url = url + "/untrusted"}).status, 0);
+
+  // Plain HTTP gets no reply (the server waits for a ClientHello) and the server goes on.
+  RawClient plain(port_);
+  ASSERT_TRUE(plain.send(get("/plain")));
+  EXPECT_TRUE(plain.wait_closed());
+  // A client that connects and never handshakes is closed at read_header_timeout.
+  RawClient silent(port_);
+  const auto t0 = Clock::now();
+  EXPECT_TRUE(silent.wait_closed());
+  EXPECT_GE(Clock::now() - t0, 250ms);
+  auto again = exchange("/after", "");
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(again->body(), "GET /after\n");
+}
+
+TEST(HttpServerTls, UnreadableCertificateOrKeyIsRefusedAtConstruction) {
+  asio::io_context io;
+  auto handler = make_handler(std::make_shared<HandlerProbe>());
+  EXPECT_THROW(HttpServer(io.get_executor(), handler,
+                          {.tls = TlsServerOptions{.cert_file = "/nonexistent/cert.pem",
+                                                   .key_file = "/nonexistent/key.pem"}}),
+               std::invalid_argument);
+  br2k::testing::TempDir dir;
+  const auto certs = br2k::testing::make_test_certificates(dir.path());
+  EXPECT_THROW(HttpServer(io.get_executor(), handler,
+                          {.tls = TlsServerOptions{.cert_file = certs.server_cert_file.string(),
+                                                   .key_file = certs.client_key_file.string()}}),
+               std::invalid_argument);
+}
+
 TEST(HttpServerThreadPool, ServesManyKeepAliveClientsInParallel) {
   asio::thread_pool pool(2);
   auto probe = std::make_shared<HandlerProbe>();

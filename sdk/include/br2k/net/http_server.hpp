@@ -34,6 +34,8 @@
 // - Closing is graceful: the server shuts its side down, then reads and discards what the client
 //   still sends for up to 500 ms, so unread request bytes do not turn the close into a reset that
 //   destroys the last response in flight (RFC 9112 section 9.6).
+// - HTTPS with options.tls: the same server behind a TLS handshake (Beast's ssl_stream over the
+//   connection's socket); everything above holds unchanged.
 // - Metrics (in options.metrics, or a private registry), named <metrics_prefix>_...:
 //     connections_open (gauge), connections_accepted_total, connections_rejected_total
 //     (503 for max_connections), requests_total{class="1xx".."5xx"} (refusals included), and
@@ -60,6 +62,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace br2k::net {
@@ -71,6 +74,11 @@ namespace br2k::net {
 // through its coroutine's cancellation slot (its pending Asio operation fails with
 // operation_aborted).
 using HttpHandler = std::function<Task<HttpResponse>(HttpRequest&&)>;
+
+struct TlsServerOptions {
+  std::string cert_file;  // PEM: the server's certificate, then any intermediates
+  std::string key_file;   // PEM: its private key
+};
 
 struct HttpServerOptions {
   // An IPv4 or IPv6 address literal (no host names).
@@ -102,6 +110,11 @@ struct HttpServerOptions {
   // directly rather than on a strand each, which saves the strand's dispatch on every operation.
   // With a multi-threaded executor this must stay false.
   bool single_threaded = false;
+  // HTTPS: every connection starts with a TLS handshake (TLS 1.2 or later), which must finish
+  // within read_header_timeout. The constructor loads the files and throws
+  // std::invalid_argument when it cannot. A connection beyond max_connections is closed without
+  // a reply (a 503 would need a handshake first).
+  std::optional<TlsServerOptions> tls;
   // SO_REUSEPORT: several servers (of this process, or of processes of the same user) listen on
   // one port and the kernel spreads new connections over them; each must set it.
   bool reuse_port = false;
