@@ -34,6 +34,8 @@ struct Settings {
   std::size_t max_connections = 1024;
   std::uint64_t body_limit = 1024 * 1024;
   std::uint32_t header_limit = 8 * 1024;
+  // The CA that signed https:// replicas' certificates (default: the system's trust store).
+  std::string tls_ca;
   std::string claim_key_file;
   std::string claim_key_env;
   double claim_after = 10;
@@ -79,6 +81,8 @@ void read_config(const std::string& path, Settings& s) {
         s.body_limit = v.get<std::uint64_t>();
       else if (k == "header-limit")
         s.header_limit = v.get<std::uint32_t>();
+      else if (k == "tls-ca")
+        s.tls_ca = v.get<std::string>();
       else if (k == "claim-key-file")
         s.claim_key_file = v.get<std::string>();
       else if (k == "claim-key-env")
@@ -132,6 +136,8 @@ proxy::ProxyOptions to_options(const Settings& s) {
       o.client.rpc.http_endpoints.push_back(url);
   }
   o.client.rpc.chain_id = s.chain_id;
+  if (!s.tls_ca.empty())
+    o.client.tls = net::TlsOptions{.ca_file = s.tls_ca};
   o.client.follow_events = s.follow_events;
   o.client.request_timeout = seconds(s.request_timeout);
   o.client.attempt_timeout = seconds(s.attempt_timeout);
@@ -197,6 +203,8 @@ int main(int argc, char** argv) {
       "max-connections", po::value<std::size_t>(), "client connections (default 1024)")(
       "body-limit", po::value<std::uint64_t>(), "largest request body in bytes (default 1 MiB)")(
       "header-limit", po::value<std::uint32_t>(), "largest request header in bytes (8 KiB)")(
+      "tls-ca", po::value<std::string>(),
+      "PEM CA of https:// replicas' certificates (default: the system's trust store)")(
       "claim-key-file", po::value<std::string>(), "key that signs claims (none: no claims)")(
       "claim-key-env", po::value<std::string>(), "environment variable holding that key")(
       "claim-after", po::value<double>(), "seconds unreachable before a claim (default 10)")(
@@ -242,6 +250,8 @@ int main(int argc, char** argv) {
       s.body_limit = vm["body-limit"].as<std::uint64_t>();
     if (vm.count("header-limit"))
       s.header_limit = vm["header-limit"].as<std::uint32_t>();
+    if (vm.count("tls-ca"))
+      s.tls_ca = vm["tls-ca"].as<std::string>();
     if (vm.count("claim-key-file"))
       s.claim_key_file = vm["claim-key-file"].as<std::string>();
     if (vm.count("claim-key-env"))

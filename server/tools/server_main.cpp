@@ -30,6 +30,9 @@ struct Settings {
   std::string app = "kv";
   std::string listen = "127.0.0.1:8080";
   std::string advertise_url;
+  // HTTPS for the node's clients: its certificate chain and key (PEM).
+  std::string tls_cert;
+  std::string tls_key;
   std::vector<std::string> etcd;
   std::string etcd_local;
   // etcd over TLS (https:// endpoints) and with a user: the password is read from a file or an
@@ -84,6 +87,10 @@ void read_config(const std::string& path, Settings& s) {
         set_from(v, s.listen);
       else if (k == "advertise-url")
         set_from(v, s.advertise_url);
+      else if (k == "tls-cert")
+        set_from(v, s.tls_cert);
+      else if (k == "tls-key")
+        set_from(v, s.tls_key);
       else if (k == "etcd")
         set_from(v, s.etcd);
       else if (k == "etcd-local")
@@ -224,6 +231,9 @@ int main(int argc, char** argv) {
       "listen", po::value<std::string>(), "ADDRESS:PORT to serve HTTP on (default 127.0.0.1:8080)")(
       "advertise-url", po::value<std::string>(),
       "URL clients reach this node at (default from --listen)")(
+      "tls-cert", po::value<std::string>(),
+      "serve HTTPS with this PEM certificate chain (with --tls-key)")(
+      "tls-key", po::value<std::string>(), "PEM private key of --tls-cert")(
       "etcd", po::value(&etcd)->multitoken(), "etcd client URLs (required)")(
       "etcd-local", po::value<std::string>(),
       "the --etcd URL of the member on this node's host: a leader keeps etcd's raft leader off "
@@ -288,7 +298,9 @@ int main(int argc, char** argv) {
       s.etcd = etcd;
     if (vm.count("etcd-local"))
       s.etcd_local = vm["etcd-local"].as<std::string>();
-    for (auto [flag, field] : {std::pair{"etcd-ca", &s.etcd_ca},
+    for (auto [flag, field] : {std::pair{"tls-cert", &s.tls_cert},
+                               {"tls-key", &s.tls_key},
+                               {"etcd-ca", &s.etcd_ca},
                                {"etcd-cert", &s.etcd_cert},
                                {"etcd-key", &s.etcd_key},
                                {"etcd-user", &s.etcd_user},
@@ -365,6 +377,13 @@ int main(int argc, char** argv) {
     o.http.body_limit = s.body_limit;
     o.http.header_limit = s.header_limit;
     o.http.server_name = "br2k-server";
+    if (s.tls_cert.empty() != s.tls_key.empty())
+      throw std::invalid_argument("--tls-cert and --tls-key go together");
+    if (!s.tls_cert.empty()) {
+      o.http.tls = net::TlsServerOptions{.cert_file = s.tls_cert, .key_file = s.tls_key};
+      if (s.advertise_url.starts_with("http://"))
+        throw std::invalid_argument("--advertise-url: an https:// URL with --tls-cert");
+    }
     o.etcd.endpoints = s.etcd;
     set_etcd_security(s, o.etcd);
     if (!s.etcd_local.empty() &&

@@ -48,6 +48,11 @@ LocalCluster::LocalCluster(LocalClusterOptions options) : options_(std::move(opt
     dir_ = options_.dir;
     std::filesystem::create_directories(dir_);
   }
+  if (options_.tls) {
+    if (options_.netns)
+      throw std::invalid_argument("local cluster: tls is for 127.0.0.1, not with netns");
+    certs_ = testing::make_test_certificates(dir_ / "tls");
+  }
   if (options_.netns) {
     network_ = std::make_unique<testing::VirtualNetwork>(options_.nodes, dir_ / "network");
     options_.etcd.hosts.clear();
@@ -164,6 +169,10 @@ void LocalCluster::spawn(int i) {
                                    chain_ws_url(), "--key-env", "BR2K_NODE_KEY"});
     po.env.emplace_back("BR2K_NODE_KEY", n.key);
   }
+  if (options_.tls) {
+    po.argv.insert(po.argv.end(), {"--tls-cert", certs_.server_cert_file.string(), "--tls-key",
+                                   certs_.server_key_file.string()});
+  }
   for (const auto& a : options_.node_args)
     po.argv.push_back(a);
   po.log_file = node_log(i);
@@ -174,7 +183,8 @@ void LocalCluster::spawn(int i) {
 }
 
 std::string LocalCluster::node_url(int i) const {
-  return "http://" + nodes_.at(i).host + ":" + std::to_string(nodes_.at(i).port);
+  return (options_.tls ? "https://" : "http://") + nodes_.at(i).host + ":" +
+         std::to_string(nodes_.at(i).port);
 }
 
 std::filesystem::path LocalCluster::node_log(int i) const {
@@ -242,6 +252,7 @@ int LocalCluster::supervise(std::chrono::milliseconds delay) {
 std::string LocalCluster::status(int i, std::chrono::milliseconds timeout) {
   testing::HttpRequest r;
   r.url = node_url(i) + "/-/br2k/status";
+  r.ca_file = ca_file().string();
   r.timeout = timeout;
   auto res = testing::http_request(r);
   return res.status == 200 ? res.body : std::string();
@@ -341,6 +352,8 @@ LocalProxy::LocalProxy(LocalCluster& cluster, LocalProxyOptions options) {
     po.argv.push_back("--rpc");
     po.argv.push_back(r);
   }
+  if (cluster.options().tls)
+    po.argv.insert(po.argv.end(), {"--tls-ca", cluster.ca_file().string()});
   for (const auto& a : options.extra_args)
     po.argv.push_back(a);
   po.env = options.env;

@@ -684,7 +684,8 @@ Result<asio::ip::tcp::endpoint> Node::start() {
   if (!ep)
     return ep.error();
   s.url = s.options.advertise_url.empty()
-              ? "http://" + s.options.http.listen_address + ":" + std::to_string(ep->port())
+              ? std::string(s.options.http.tls ? "https://" : "http://") +
+                    s.options.http.listen_address + ":" + std::to_string(ep->port())
               : s.options.advertise_url;
   s.counters.node_id = s.options.node_id;
   spdlog::info("node {}: listening on {} (etcd prefix {})", s.options.node_id, s.url,

@@ -190,6 +190,37 @@ TEST_F(E2ETest, ThroughTheProxyLeaderKillsCostNoRequestAndEveryWriteIsAppliedOnc
   EXPECT_GE(status["failovers"].get<int>(), 3) << status.dump();
 }
 
+// HTTPS replicas (br2k-server --tls-cert): the proxy verifies their certificates against
+// --tls-ca, follows the leader across a kill, and a body larger than one TLS record goes through.
+TEST_F(E2ETest, ThroughTheProxyToHttpsReplicasAcrossALeaderKill) {
+  auto o = options("kv");
+  o.tls = true;
+  LocalCluster c(o);
+  LocalProxy proxy(c, proxy_options());
+  const std::string big(60'000, 'b');  // more than one TLS record; the kv app takes 64 KB
+  auto put = send(proxy.url() + "/kv/big", "PUT", big);
+  ASSERT_EQ(put.status, 200) << put.body;
+  const int first = c.wait_leader(20s);
+  ASSERT_TRUE(c.node_url(first).starts_with("https://")) << c.node_url(first);
+  EXPECT_EQ(json::parse(proxy.status())["leader"], c.node_url(first));
+  c.kill_node(first);
+  for (int i = 0; i < 5; ++i) {
+    auto r = send(proxy.url() + "/kv/k" + std::to_string(i), "PUT", "v" + std::to_string(i));
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  const int second = c.wait_leader(20s, first);
+  EXPECT_NE(second, first);
+  auto get = send(proxy.url() + "/kv/big");
+  ASSERT_EQ(get.status, 200) << get.body;
+  EXPECT_EQ(json::parse(get.body)["value"].get<std::string>(), big);
+  EXPECT_EQ(json::parse(proxy.status())["leader"], c.node_url(second));
+  // A node answers plain HTTP with nothing (it waits for a TLS ClientHello).
+  EXPECT_EQ(send("http://127.0.0.1:" + std::to_string(c.node_port(second)) + "/-/br2k/health",
+                 "GET", {}, {}, 2s)
+                .status,
+            0);
+}
+
 TEST_F(E2ETest, AnIdleClientSwitchesOnTheNewLocationEvent) {
   LocalCluster c(options("kv"));
   const int first = c.wait_leader(20s);

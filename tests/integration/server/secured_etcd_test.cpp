@@ -156,8 +156,8 @@ TEST(ServerOnSecuredEtcd, ServesWithAClientCertificate) {
   EXPECT_EQ(json::parse(get.body)["value"], "with-a-certificate");
 }
 
-// Each bad combination stops br2k-server with exit status 2 and the flag named, before it
-// connects anywhere.
+// Each bad combination of etcd and TLS settings stops br2k-server with exit status 2 and the
+// flag (or file) named, before it connects anywhere.
 TEST(ServerOnSecuredEtcd, BadSecuritySettingsAreRefusedWithTheFlagNamed) {
   TempDir dir;
   const auto empty = dir.path() / "empty-password";
@@ -186,6 +186,12 @@ TEST(ServerOnSecuredEtcd, BadSecuritySettingsAreRefusedWithTheFlagNamed) {
       {{"https://127.0.0.1:1", "--etcd-cert", ca.string()},
        "--etcd-cert and --etcd-key go together"},
       {{"http://127.0.0.1:1", "--etcd-ca", ca.string()}, "need https:// --etcd endpoints"},
+      {{"http://127.0.0.1:1", "--tls-cert", ca.string()}, "--tls-cert and --tls-key go together"},
+      {{"http://127.0.0.1:1", "--tls-cert", ca.string(), "--tls-key", ca.string()},
+       "TLS certificate"},
+      {{"http://127.0.0.1:1", "--tls-cert", ca.string(), "--tls-key", ca.string(),
+        "--advertise-url", "http://127.0.0.1:1"},
+       "--advertise-url: an https:// URL with --tls-cert"},
   };
   for (const auto& c : cases) {
     auto argv = base;

@@ -22,6 +22,7 @@
 #include <br2k/testing/process.hpp>
 #include <br2k/testing/tcp_relay.hpp>
 #include <br2k/testing/temp_dir.hpp>
+#include <br2k/testing/tls_certs.hpp>
 #include <br2k/testing/virtual_network.hpp>
 #include <chrono>
 #include <cstdint>
@@ -59,6 +60,9 @@ struct LocalClusterOptions {
   // clients stay in the calling process's namespace, on the network's gateway address. Lets
   // tests cut, split and impair real links (network()). Needs root; see VirtualNetwork.
   bool netns = false;
+  // The nodes serve HTTPS with certificates of a throw-away CA (ca_file(); certificates for
+  // 127.0.0.1, so not with netns); node_url() is https, and LocalProxy trusts that CA.
+  bool tls = false;
 };
 
 class LocalCluster {
@@ -85,6 +89,8 @@ class LocalCluster {
   // The etcd key prefix of the service.
   std::string prefix() const { return "/br2k/" + options_.service + "/"; }
   const std::filesystem::path& dir() const { return dir_; }
+  // The CA of the nodes' certificates (options.tls); empty without TLS.
+  const std::filesystem::path& ca_file() const { return certs_.ca_file; }
 
   std::string node_url(int i) const;
   std::uint16_t node_port(int i) const { return nodes_.at(i).port; }
@@ -134,6 +140,7 @@ class LocalCluster {
   LocalClusterOptions options_;
   std::unique_ptr<testing::TempDir> temp_;
   std::filesystem::path dir_;
+  testing::TestCertificates certs_;                   // options.tls
   std::unique_ptr<testing::VirtualNetwork> network_;  // before (destroyed after) what runs on it
   std::unique_ptr<testing::Anvil> anvil_;
   std::unique_ptr<testing::TcpRelay> relay_;
