@@ -4,8 +4,8 @@
 //
 // proxy_bench uses it to make the leader the bottleneck, as when the service, not the host a
 // sidecar proxy shares with its client, is what runs out of CPU. The kernel does the limiting;
-// there is no library for creating cgroups that Debian ships for C++ (libcgroup's tools are a
-// command line), and the interface is a handful of file writes.
+// written by hand rather than with libcgroup (Debian's libcgroup-dev): the interface is a handful
+// of file writes in one benchmark, not worth a dependency.
 #pragma once
 
 #include <sys/types.h>

@@ -55,31 +55,6 @@ Error io_error(const boost::system::error_code& ec, const Url& url, std::string_
 
 }  // namespace
 
-std::shared_ptr<asio::ssl::context> make_tls_context(const TlsOptions& options) {
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                   asio::ssl::context::no_tlsv1_1);
-  boost::system::error_code ec;
-  if (options.ca_file.empty()) {
-    ctx->set_default_verify_paths(ec);
-  } else {
-    ctx->load_verify_file(options.ca_file, ec);
-  }
-  if (ec)
-    throw std::invalid_argument("TLS CA file '" + options.ca_file + "': " + ec.message());
-  if (!options.cert_file.empty()) {
-    ctx->use_certificate_chain_file(options.cert_file, ec);
-    if (ec)
-      throw std::invalid_argument("TLS cert '" + options.cert_file + "': " + ec.message());
-    ctx->use_private_key_file(options.key_file, asio::ssl::context::pem, ec);
-    if (ec)
-      throw std::invalid_argument("TLS key '" + options.key_file + "': " + ec.message());
-  }
-  ctx->set_verify_mode(options.verify_peer ? asio::ssl::verify_peer : asio::ssl::verify_none);
-  return ctx;
-}
-
 // Cancels the socket's operations once `deadline` passes. Shared with its pending timer handler,
 // so it outlives the connection until that handler has run; `socket` is null once the connection
 // is gone. An idle connection's timer fires at most once more (at the last deadline) and stops.
@@ -227,23 +202,7 @@ Task<Result<void>> HttpConnection::write(HttpRequest& request, Deadline deadline
   const std::array<asio::const_buffer, 2> out{asio::buffer(header_out_),
                                               asio::buffer(request.body())};
   lowest().expires_at(deadline);
-  boost::system::error_code ec;
-  if (auto* tls = std::get_if<Tls>(&stream_)) {
-    // One buffer per write: beast::ssl_stream (a flat_stream) sent a header-and-body pair whose
-    // total exceeds its flattening limit (~16 KB) as the header alone and then stalled: a TLS
-    // request with a body over 16 KB never left (HttpServerTest's HTTPS test, and an etcd put of
-    // a 20 KB value over TLS, timed out).
-    for (const auto& b : out) {
-      if (b.size() == 0)
-        continue;
-      auto [wec, n] = co_await asio::async_write(*tls, b, kUse);
-      if ((ec = wec))
-        break;
-    }
-  } else {
-    auto [wec, n] = co_await visit([&](auto& s) { return asio::async_write(s, out, kUse); });
-    ec = wec;
-  }
+  auto [ec, n] = co_await visit([&](auto& s) { return asio::async_write(s, out, kUse); });
   if (ec) {
     close();
     co_return io_error(ec, url_, "write to");

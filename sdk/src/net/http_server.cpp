@@ -24,22 +24,6 @@ constexpr auto kUse = asio::as_tuple(asio::use_awaitable);
 
 namespace detail {
 
-std::shared_ptr<asio::ssl::context> make_server_tls_context(const TlsServerOptions& o) {
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                   asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
-  boost::system::error_code ec;
-  ctx->use_certificate_chain_file(o.cert_file, ec);
-  if (ec)
-    throw std::invalid_argument("HttpServer: TLS certificate '" + o.cert_file +
-                                "': " + ec.message());
-  ctx->use_private_key_file(o.key_file, asio::ssl::context::pem, ec);
-  if (ec)
-    throw std::invalid_argument("HttpServer: TLS key '" + o.key_file + "': " + ec.message());
-  return ctx;
-}
-
 ServerState::ServerState(asio::any_io_executor ex, HttpHandler h, HttpServerOptions o)
     : executor(std::move(ex)),
       strand(asio::make_strand(executor)),
@@ -123,6 +107,11 @@ void admit(const std::shared_ptr<ServerState>& st, tcp::socket socket) {
     if (st->stopping)
       return;  // the socket closes as it goes out of scope
     if (st->sessions.size() >= st->options.max_connections) {
+      // Under TLS a 503 would need a handshake first: the client sees the connection closed.
+      if (st->tls) {
+        st->metrics.connections_rejected.inc();
+        return;
+      }
       if (st->rejecting >= kMaxRefusing)
         return;
       ++st->rejecting;
@@ -133,12 +122,6 @@ void admit(const std::shared_ptr<ServerState>& st, tcp::socket socket) {
   }
   if (!session) {
     st->metrics.connections_rejected.inc();
-    if (st->tls) {
-      // A 503 would need a TLS handshake first; the client sees the connection closed.
-      std::lock_guard lock(st->mu);
-      --st->rejecting;
-      return;
-    }
     auto ex = socket.get_executor();
     asio::co_spawn(ex, refuse_connection(st, std::move(socket)), asio::detached);
     return;

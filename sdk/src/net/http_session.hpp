@@ -27,6 +27,10 @@ namespace br2k::net::detail {
 
 class Session;
 
+// An OpenSSL server context with options' certificate and key (tls_context.cpp). Throws
+// std::invalid_argument naming a file that cannot be loaded.
+std::shared_ptr<boost::asio::ssl::context> make_server_tls_context(const TlsServerOptions& options);
+
 // The server's own metrics; references into the registry, looked up once.
 struct ServerMetrics {
   ServerMetrics(MetricsRegistry& registry, const std::string& prefix);

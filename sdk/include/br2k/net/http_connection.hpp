@@ -9,10 +9,10 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <br2k/core/error.hpp>
 #include <br2k/net/http_message.hpp>
 #include <br2k/net/options.hpp>
@@ -71,7 +71,10 @@ class HttpConnection {
 
  private:
   using Plain = boost::beast::tcp_stream;
-  using Tls = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+  // Asio's ssl::stream, not beast::ssl_stream: Beast's wrapper (a flat_stream) sent a header and
+  // a body over 16 KB given in one write as the header alone and then stalled until the deadline
+  // (strace: one 84-byte record, nothing after), so no TLS request over 16 KB ever left.
+  using Tls = boost::asio::ssl::stream<boost::beast::tcp_stream>;
 
   // Writes the whole request by the deadline; closes the connection on failure.
   Task<Result<void>> write(HttpRequest& request, Deadline deadline);

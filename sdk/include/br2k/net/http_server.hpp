@@ -34,7 +34,7 @@
 // - Closing is graceful: the server shuts its side down, then reads and discards what the client
 //   still sends for up to 500 ms, so unread request bytes do not turn the close into a reset that
 //   destroys the last response in flight (RFC 9112 section 9.6).
-// - HTTPS with options.tls: the same server behind a TLS handshake (Beast's ssl_stream over the
+// - HTTPS with options.tls: the same server behind a TLS handshake (Asio's ssl::stream over the
 //   connection's socket); everything above holds unchanged.
 // - Metrics (in options.metrics, or a private registry), named <metrics_prefix>_...:
 //     connections_open (gauge), connections_accepted_total, connections_rejected_total
